@@ -1,0 +1,77 @@
+"""The course's notebook conventions as code: setup-cell template, badge, output stripping.
+
+Used by ``tools/stamp_notebooks.py`` (to write) and by the tests (to check). Every notebook's
+cell 1 is markdown starting with its ``# title``; cell 2 is the setup cell rendered from
+``ganlab/templates/setup_cell.py`` with the repository named in ``course.toml``; cell 3 is the
+papermill ``parameters`` cell. Notebooks are stored without outputs, execution counts or widget
+state.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["course_config", "setup_cell_source", "badge_line", "normalise_notebook", "BADGE_PREFIX"]
+
+BADGE_PREFIX = "[![Open In Colab]"
+_DEFAULT = {"repo": "ganlab/ganlab", "ref": "main"}
+
+
+def course_config() -> dict[str, str]:
+    """``{"repo": owner/name, "ref": ...}`` from the checkout's course.toml (defaults if absent)."""
+    path = Path(__file__).resolve().parents[1] / "course.toml"
+    if path.is_file():
+        return {**_DEFAULT, **tomllib.loads(path.read_text(encoding="utf-8"))["course"]}
+    return dict(_DEFAULT)
+
+
+def setup_cell_source() -> str:
+    """The setup cell's code, rendered from the template."""
+    template = resources.files("ganlab").joinpath("templates/setup_cell.py").read_text(encoding="utf-8")
+    return template.format(**course_config()).rstrip("\n")
+
+
+def badge_line(stem: str) -> str:
+    """Markdown Colab badge opening ``notebooks/<stem>.ipynb`` at the configured ref."""
+    cfg = course_config()
+    url = f"https://colab.research.google.com/github/{cfg['repo']}/blob/{cfg['ref']}/notebooks/{stem}.ipynb"
+    return f"{BADGE_PREFIX}(https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+
+
+def _lines(text: str) -> list[str]:
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def normalise_notebook(text: str, stem: str) -> str:
+    """Return the notebook JSON with badge, setup cell and storage rules applied.
+
+    Raises:
+        ValueError: the notebook does not start with a markdown title cell and a code cell.
+    """
+    nb = json.loads(text)
+    cells = nb.get("cells", [])
+    if len(cells) < 3 or cells[0]["cell_type"] != "markdown" or cells[1]["cell_type"] != "code":
+        raise ValueError(f"{stem}: expected cell 1 markdown title, cell 2 setup code, cell 3 parameters")
+    head = "".join(cells[0]["source"]).split("\n")
+    body = [line for line in head[1:] if not line.startswith(BADGE_PREFIX)]
+    cells[0]["source"] = _lines("\n".join([head[0], badge_line(stem), *body]))
+    cells[1]["source"] = _lines(setup_cell_source())
+    cells[1].setdefault("metadata", {})["tags"] = ["setup"]
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        cell.get("metadata", {}).pop("execution", None)
+        cell.pop("id", None) if nb.get("nbformat_minor", 0) < 5 else None
+    nb.get("metadata", {}).pop("widgets", None)
+    nb.get("metadata", {}).pop("papermill", None)
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"

@@ -1,0 +1,87 @@
+"""Device and precision choice, made once and overridable.
+
+``pick_device("auto")`` prefers ``cuda`` > ``mps`` > ``cpu``. :func:`autocast_dtype` says which
+mixed precision is safe on a device: fp16 (with a GradScaler) on CUDA, bf16 on CPUs whose
+instruction set supports it natively, none elsewhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import torch
+
+__all__ = ["pick_device", "autocast_dtype", "cpu_supports_bf16", "describe_device"]
+
+_VALID = ("auto", "cpu", "cuda", "mps")
+
+
+def pick_device(device: str | torch.device | None = "auto") -> torch.device:
+    """Resolve ``"auto"`` (or ``None``) to the best available device; validate explicit names.
+
+    Raises:
+        ValueError: unknown device name, or a device that is not available here.
+    """
+    if isinstance(device, torch.device):
+        return device
+    name = (device or "auto").strip().lower()
+    base = name.split(":")[0]
+    if base not in _VALID:
+        raise ValueError(f"device {device!r} is not known; accepted: {', '.join(_VALID)} (cuda:N too)")
+    if base == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if base == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for but this runtime has no CUDA GPU; use 'auto' or 'cpu'")
+    if base == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device {device!r} was asked for but MPS is not available; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 arithmetic (AVX512-BF16 or AMX), where bf16 autocast pays off."""
+    if os.environ.get("GANLAB_FORCE_BF16") == "1":
+        return True
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return any(f in flags for f in ("avx512_bf16", "amx_bf16"))
+
+
+def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
+    """Mixed-precision dtype for ``device``: ``None`` means full fp32.
+
+    Args:
+        precision: ``"auto"`` (fp16 on CUDA, bf16 on CPUs with native support, else fp32),
+            ``"fp32"``, ``"bf16"`` or ``"fp16"``.
+    """
+    valid = ("auto", "fp32", "bf16", "fp16")
+    if precision not in valid:
+        raise ValueError(f"precision {precision!r} is not known; accepted: {', '.join(valid)}")
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        return torch.float16
+    if device.type == "cuda":
+        return torch.float16
+    if device.type == "cpu" and cpu_supports_bf16():
+        return torch.bfloat16
+    return None
+
+
+def describe_device(device: torch.device) -> str:
+    """Human-readable device name, e.g. ``'cuda (Tesla T4)'`` or ``'cpu (2 threads)'``."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return device.type

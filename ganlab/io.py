@@ -1,0 +1,106 @@
+"""Atomic file writing and checksums: nothing the course saves is ever left half-written.
+
+Every file the package writes (data caches, checkpoints, result records, real-feature
+statistics) goes through :func:`atomic_write_bytes` or one of its wrappers: the bytes go to a
+temporary file in the same folder, are flushed and fsynced, then renamed over the target. A
+crash leaves either the old file or the new one, never a truncated mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_write_json",
+    "atomic_torch_save",
+    "sha256_bytes",
+    "sha256_file",
+    "safe_torch_load",
+    "ensure_writable_dir",
+]
+
+
+def ensure_writable_dir(path: str | os.PathLike[str], what: str = "folder") -> Path:
+    """Create ``path`` if needed and check that files can be written into it.
+
+    Raises:
+        ValueError: the folder cannot be created or written, naming it and what it is for.
+    """
+    p = Path(path).expanduser()
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=p, prefix=".write-test-", delete=True):
+            pass
+    except OSError as exc:
+        raise ValueError(
+            f"{what} {str(p)!r} is not writable ({exc.strerror or exc}); "
+            f"choose a folder you can write to (e.g. set RESULTS_DIR/DATA_DIR)."
+        ) from None
+    return p
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder + fsync + rename)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 ``text`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any, indent: int = 2) -> Path:
+    """Serialise ``obj`` as JSON (sorted keys, NaN allowed as in Python's json) atomically."""
+    return atomic_write_text(path, json.dumps(obj, indent=indent, sort_keys=True, default=str) + "\n")
+
+
+def atomic_torch_save(path: str | os.PathLike[str], obj: Any) -> str:
+    """``torch.save`` ``obj`` atomically; returns the sha256 hex digest of the written bytes."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    data = buf.getvalue()
+    atomic_write_bytes(path, data)
+    return sha256_bytes(data)
+
+
+def safe_torch_load(path: str | os.PathLike[str], map_location: Any = "cpu") -> Any:
+    """``torch.load`` with ``weights_only=True`` (the only way the course loads files)."""
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,144 @@
+"""Fully connected generator and discriminator of the vanilla-GAN report (tables I and II).
+
+With the defaults they are exactly the report's networks for MNIST 28x28:
+
+* ``MLPGenerator``: z (100) -> 256 -> 512 -> 1024 -> 784, LeakyReLU(0.2) between layers,
+  Tanh out, reshaped to (1, 28, 28). 1,486,352 parameters.
+* ``MLPDiscriminator``: 784 -> 1024 -> 512 -> 256 -> 1, LeakyReLU(0.2) + Dropout(0.3) after
+  each hidden layer. 1,460,225 parameters. Unlike the report's table II it ends without the
+  sigmoid: it returns logits (the losses in :mod:`ganlab.losses` take logits).
+
+For the 2-D toy mixtures use ``out_shape=(2,), out_activation=None`` and ``in_shape=(2,)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ganlab.nets.layers import apply_spectral_norm, check_choice
+
+__all__ = ["MLPGenerator", "MLPDiscriminator"]
+
+_OUT_ACTIVATIONS = ("tanh", None)
+
+
+def _shape(value: int | Sequence[int], what: str) -> tuple[int, ...]:
+    shape = (int(value),) if isinstance(value, int) else tuple(int(s) for s in value)
+    if not shape or any(s <= 0 for s in shape):
+        raise ValueError(f"{what} must be a non-empty tuple of positive ints; got {value!r}")
+    return shape
+
+
+def _hidden(value: Sequence[int]) -> tuple[int, ...]:
+    hidden = tuple(int(h) for h in value)
+    if any(h <= 0 for h in hidden):
+        raise ValueError(f"hidden sizes must be positive ints; got {value!r}")
+    return hidden
+
+
+class MLPGenerator(nn.Module):
+    """Maps latent codes ``z`` of shape ``(N, nz)`` to samples of shape ``(N, *out_shape)``.
+
+    Args:
+        nz: latent size.
+        out_shape: sample shape, e.g. ``(1, 28, 28)`` for MNIST or ``(2,)`` for 2-D points.
+        hidden: widths of the hidden layers, in order.
+        slope: negative slope of the LeakyReLU after each hidden layer.
+        out_activation: ``"tanh"`` (outputs in [-1, 1], for images) or ``None`` (unbounded,
+            for 2-D toy data).
+
+    Attributes:
+        nz, out_shape: as given (the generator contract of ``ganlab``).
+    """
+
+    def __init__(
+        self,
+        nz: int = 100,
+        out_shape: Sequence[int] | int = (1, 28, 28),
+        hidden: Sequence[int] = (256, 512, 1024),
+        slope: float = 0.2,
+        out_activation: str | None = "tanh",
+    ) -> None:
+        super().__init__()
+        if out_activation == "none":
+            out_activation = None
+        check_choice("out_activation", out_activation, _OUT_ACTIVATIONS)
+        if int(nz) <= 0:
+            raise ValueError(f"nz must be a positive int; got {nz!r}")
+        self.nz = int(nz)
+        self.out_shape = _shape(out_shape, "out_shape")
+        layers: list[nn.Module] = []
+        width = self.nz
+        for h in _hidden(hidden):
+            layers += [nn.Linear(width, h), nn.LeakyReLU(slope)]
+            width = h
+        layers.append(nn.Linear(width, math.prod(self.out_shape)))
+        if out_activation == "tanh":
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """``z``: ``(N, nz)`` -> ``(N, *out_shape)`` (in [-1, 1] with the tanh output)."""
+        if z.dim() != 2 or z.shape[1] != self.nz:
+            raise ValueError(f"expected z of shape (N, {self.nz}); got {tuple(z.shape)}")
+        return self.net(z).reshape(z.shape[0], *self.out_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """Scores samples of shape ``(N, *in_shape)`` with raw logits of shape ``(N // pack,)``.
+
+    Args:
+        in_shape: sample shape, e.g. ``(1, 28, 28)`` or ``(2,)``.
+        hidden: widths of the hidden layers, in order.
+        dropout: dropout probability after each hidden activation (0 disables it).
+        slope: negative slope of the LeakyReLU.
+        pack: PacGAN packing degree m. The batch ``(N, *in_shape)`` (N divisible by m) is
+            reshaped to ``(N // m, m * d)``, d = prod(in_shape): consecutive samples form one
+            pack, and one logit is returned per pack. ``pack=1`` is the ordinary D.
+        spectral_norm: put spectral normalisation on every linear layer.
+    """
+
+    def __init__(
+        self,
+        in_shape: Sequence[int] | int = (1, 28, 28),
+        hidden: Sequence[int] = (1024, 512, 256),
+        dropout: float = 0.3,
+        slope: float = 0.2,
+        pack: int = 1,
+        spectral_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        if int(pack) < 1:
+            raise ValueError(f"pack must be an int >= 1; got {pack!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
+        self.in_shape = _shape(in_shape, "in_shape")
+        self.pack = int(pack)
+        self.in_features = self.pack * math.prod(self.in_shape)
+        width = self.in_features
+        layers: list[nn.Module] = []
+        for h in _hidden(hidden):
+            layers += [nn.Linear(width, h), nn.LeakyReLU(slope)]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+        if spectral_norm:
+            apply_spectral_norm(self.net)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: ``(N, *in_shape)`` -> logits ``(N // pack,)``."""
+        if tuple(x.shape[1:]) != self.in_shape:
+            raise ValueError(
+                f"expected input of shape (N, {', '.join(map(str, self.in_shape))}); "
+                f"got {tuple(x.shape)}"
+            )
+        n = x.shape[0]
+        if n % self.pack:
+            raise ValueError(f"batch size {n} is not divisible by pack={self.pack} (PacGAN)")
+        return self.net(x.reshape(n // self.pack, self.in_features)).reshape(n // self.pack)

@@ -1,0 +1,159 @@
+"""What every notebook does right after its parameters cell: :func:`start`.
+
+It checks the parameters, seeds every generator, picks the device, resolves the data, results and
+checkpoint folders (on Colab with Google Drive mounted, results and checkpoints go to Drive so a
+disconnect loses nothing), warns when the ``full`` profile runs without a GPU, and returns a
+:class:`Session` that the rest of the notebook reads its settings from.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganlab.device import describe_device, pick_device
+from ganlab.io import ensure_writable_dir
+from ganlab.profiles import Settings, settings
+
+__all__ = ["Session", "start", "seed_everything", "in_colab", "drive_folder", "repo_root"]
+
+DRIVE_MOUNT = Path("/content/drive/MyDrive")
+
+
+def in_colab() -> bool:
+    """True inside a Google Colab runtime."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+def drive_folder() -> Path | None:
+    """``MyDrive/ganlab`` when Google Drive is mounted in Colab (or ``$GANLAB_DRIVE_DIR``), else None."""
+    env = os.environ.get("GANLAB_DRIVE_DIR")
+    if env:
+        return Path(env)
+    if in_colab() and DRIVE_MOUNT.is_dir():
+        return DRIVE_MOUNT / "ganlab"
+    return None
+
+
+def repo_root(start: Path | None = None) -> Path | None:
+    """The ganlab checkout containing ``start`` (default: cwd), found by its pyproject.toml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and 'name = "ganlab"' in pyproject.read_text(encoding="utf-8"):
+            return folder
+    return None
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"SEED must be a non-negative integer, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class Session:
+    """A notebook's resolved parameters.
+
+    Attributes:
+        notebook: notebook stem, e.g. ``"04_dcgan"``.
+        settings: the profile's settings for this notebook (``S.steps``, ``S.batch_size``...).
+        device: the torch device everything runs on.
+        data_dir, results_dir, checkpoint_root: absolute folders.
+    """
+
+    notebook: str
+    settings: Settings
+    seed: int
+    device: torch.device
+    data_dir: Path
+    results_dir: Path
+    checkpoint_root: Path
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def profile(self) -> str:
+        """``smoke``, ``quick`` or ``full``."""
+        return self.settings.profile
+
+    def checkpoint_dir(self, run: str) -> Path:
+        """Folder for one run's rotating checkpoints (created on demand by the trainer)."""
+        return self.checkpoint_root / self.notebook / run
+
+    def __repr__(self) -> str:
+        return (
+            f"Session({self.notebook}, profile={self.profile}, seed={self.seed}, "
+            f"device={describe_device(self.device)}, results={self.results_dir})"
+        )
+
+
+def _default_results(profile: str) -> Path:
+    root = repo_root()
+    if root is not None:
+        return root / "build" / "results" / profile
+    return Path.cwd() / "ganlab-results" / profile
+
+
+def start(
+    notebook: str,
+    *,
+    profile: str = "quick",
+    seed: int = 0,
+    device: str = "auto",
+    data_dir: str | None = None,
+    results_dir: str | None = None,
+    use_drive: bool | None = None,
+) -> Session:
+    """Validate a notebook's parameters and prepare the run (see module docstring).
+
+    Args:
+        notebook: the notebook's stem; selects ``ganlab/profiles/<notebook>.toml`` overrides.
+        use_drive: ``None`` = use Google Drive when it is mounted in Colab; ``False`` never.
+
+    Raises:
+        ValueError: unknown profile or device, negative seed, or a folder that is not writable.
+    """
+    cfg = settings(profile, notebook)
+    seed_everything(seed)
+    dev = pick_device(device)
+    notes: list[str] = []
+    drive = drive_folder() if use_drive is not False else None
+
+    if data_dir:
+        os.environ["GANLAB_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
+    from ganlab.data import default_root
+
+    data_path = Path(default_root())
+    if results_dir:
+        results_path = Path(results_dir).expanduser().resolve()
+    elif drive is not None:
+        results_path = drive / "results" / profile
+        notes.append(f"Google Drive is mounted: records and checkpoints go to {drive}")
+    else:
+        results_path = _default_results(profile)
+    results_path = ensure_writable_dir(results_path, "RESULTS_DIR")
+    ckpt_root = (drive / "checkpoints" / profile) if drive is not None else results_path / "checkpoints"
+
+    if profile == "full" and dev.type == "cpu":
+        msg = (
+            "PROFILE='full' is running without a GPU: it trains at the source reports' scale and "
+            "would take many hours here. On Colab choose Runtime > Change runtime type > T4 GPU, "
+            "or run with PROFILE='quick'."
+        )
+        warnings.warn(msg, stacklevel=2)
+        notes.append(msg)
+    session = Session(notebook, cfg, seed, dev, data_path, results_path, ckpt_root, notes)
+    print(session)
+    for note in notes:
+        print("note:", note)
+    return session
