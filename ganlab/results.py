@@ -1,0 +1,174 @@
+"""Run records (one JSON file per training run) and the comparison tables built from them.
+
+A record holds everything needed to compare and reproduce a run: notebook, run name, dataset,
+family and recipe, config, seed, losses and evaluations over training, final metrics (keys
+name extractor and N, e.g. ``fid[mnist_cnn,N=1000]``), wall time, throughput, device, versions
+of python / torch / ganlab and the git commit. Notebook 17 builds its tables only from records.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import subprocess
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ganlab.io import atomic_write_json, ensure_writable_dir
+
+__all__ = ["save_record", "load_records", "records_frame", "comparison_table", "environment",
+           "format_mean_std", "RECORD_SCHEMA"]
+
+RECORD_SCHEMA = 1
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5, check=True)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(device: Any = None) -> dict[str, Any]:
+    """Versions, device and git commit for a record (no paths, no user names)."""
+    import torch
+
+    import ganlab
+
+    env = {"python": platform.python_version(), "torch": torch.__version__,
+           "ganlab": ganlab.__version__, "git_commit": _git_commit(),
+           "machine": platform.machine(), "cpu_threads": torch.get_num_threads()}
+    if device is not None:
+        env["device"] = str(device)
+        if str(device).startswith("cuda") and torch.cuda.is_available():
+            env["gpu"] = torch.cuda.get_device_name(0)
+    return env
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: tensors to numbers/lists, NaN kept as NaN, paths as names only."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return value.name
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def save_record(results_dir: str | Path, *, notebook: str, run: str, dataset: str,
+                seed: int, model: Any = None, config: Mapping[str, Any] | None = None,
+                history: Any = None, metrics: Mapping[str, float] | None = None,
+                device: Any = None, extra: Mapping[str, Any] | None = None) -> Path:
+    """Write one run's record atomically to ``results_dir/records/<notebook>__<run>__seed<seed>.json``.
+
+    Args:
+        model: a GANModel (family, recipe, parameter counts are taken from it) or None.
+        history: a :class:`ganlab.train.History` (or its dict).
+        metrics: final metrics, keys naming extractor and N.
+
+    Raises:
+        ValueError: ``results_dir`` is not writable, or ``run`` is empty.
+    """
+    if not run or "/" in run:
+        raise ValueError(f"run name must be a non-empty string without '/', got {run!r}")
+    folder = ensure_writable_dir(Path(results_dir) / "records", "RESULTS_DIR")
+    hist = history.to_dict() if hasattr(history, "to_dict") else (history or {})
+    wall = float(hist.get("wall_time", 0.0) or 0.0)
+    seen = int(hist.get("images_seen", 0) or 0)
+    record = {
+        "schema": RECORD_SCHEMA, "notebook": notebook, "run": run, "dataset": dataset,
+        "seed": seed, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "model": model.describe() if hasattr(model, "describe") else _clean(model),
+        "config": _clean(dict(config or {})), "history": _clean(hist),
+        "metrics": _clean(dict(metrics or {})), "wall_time": wall,
+        "img_per_s": seen / wall if wall > 0 else None,
+        "environment": environment(device), "extra": _clean(dict(extra or {})),
+    }
+    return atomic_write_json(folder / f"{notebook}__{run}__seed{seed}.json", record)
+
+
+def load_records(results_dir: str | Path, notebook: str | None = None) -> list[dict[str, Any]]:
+    """All records under ``results_dir/records`` (optionally one notebook's), oldest first.
+
+    Unreadable files are skipped with a warning rather than failing the table.
+    """
+    import warnings
+
+    folder = Path(results_dir) / "records"
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            warnings.warn(f"skipping unreadable record {path.name}: {exc}", stacklevel=2)
+            continue
+        if notebook is None or rec.get("notebook") == notebook:
+            out.append(rec)
+    return sorted(out, key=lambda r: r.get("created", ""))
+
+
+def records_frame(records: Iterable[Mapping[str, Any]]) -> Any:
+    """One row per record: notebook, run, dataset, family, seed, wall_time, and every final metric."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        model = r.get("model") or {}
+        row = {"notebook": r.get("notebook"), "run": r.get("run"), "dataset": r.get("dataset"),
+               "family": model.get("family") if isinstance(model, Mapping) else None,
+               "seed": r.get("seed"), "train_time_s": r.get("wall_time")}
+        row.update(r.get("metrics", {}))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_mean_std(values: Iterable[float], digits: int = 3) -> str:
+    """``"m ± s"`` over finite values (``"m"`` for one value, ``"—"`` for none)."""
+    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not vals:
+        return "—"
+    mean = sum(vals) / len(vals)
+    if len(vals) == 1:
+        return f"{mean:.{digits}g}"
+    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
+    return f"{mean:.{digits}g} ± {std:.2g}"
+
+
+def comparison_table(records: Iterable[Mapping[str, Any]], dataset: str,
+                     metrics: list[str] | None = None, by: tuple[str, ...] = ("run",)) -> Any:
+    """Table for one dataset: a row per run (mean ± std over seeds), a column per metric key.
+
+    Column headers are the metric keys themselves, so each names its extractor and N.
+
+    Raises:
+        ValueError: no record for ``dataset`` (lists the datasets that have records).
+    """
+    import pandas as pd
+
+    frame = records_frame(records)
+    if frame.empty or dataset not in set(frame["dataset"]):
+        have = sorted(set(frame["dataset"])) if not frame.empty else []
+        raise ValueError(f"no records for dataset {dataset!r}; records exist for: {have or 'none'}")
+    sub = frame[frame["dataset"] == dataset]
+    fixed = {"notebook", "run", "dataset", "family", "seed"}
+    cols = metrics or [c for c in sub.columns if c not in fixed and sub[c].notna().any()]
+    rows = []
+    for key, group in sub.groupby(list(by), sort=False):
+        row: dict[str, Any] = dict(zip(by, key if isinstance(key, tuple) else (key,)))
+        row["family"] = group["family"].iloc[0]
+        row["seeds"] = len(group)
+        for c in cols:
+            row[c] = format_mean_std(group[c]) if c in group else "—"
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,328 @@
+"""The one training loop for every GAN family.
+
+Per iteration: ``d_steps`` discriminator updates (each on a fresh real batch and fresh fakes),
+then ``g_steps`` generator updates. Losses stay on the device and are summed there; they are
+read (one host sync) every ``log_every`` iterations, where the non-finite guard also looks.
+Mixed precision: fp16 autocast + GradScaler on CUDA, bf16 autocast on CPUs with native bf16.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ganlab.device import autocast_dtype, pick_device
+from ganlab.models.base import GANModel
+from ganlab.train.checkpoint import CheckpointError, latest_good, save_checkpoint
+from ganlab.train.config import History, TrainConfig
+from ganlab.train.ema import update_ema
+
+__all__ = ["Trainer", "NonFiniteLossError"]
+
+CHECKPOINT_FORMAT = 1
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; training stopped (the last good checkpoint is kept)."""
+
+
+def _is_conv(module: nn.Module) -> bool:
+    return any(p.dim() == 4 for p in module.parameters())
+
+
+def _uint8(images: Tensor) -> Tensor:
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
+class Trainer:
+    """Train ``model`` on ``dataset`` as ``config`` says.
+
+    Args:
+        model: a :class:`ganlab.models.GANModel` (the family's two steps).
+        dataset: a :class:`ganlab.data.Dataset` (images in [-1, 1] or 2-D points via ``get``).
+        config: :class:`TrainConfig`.
+        evaluator: object with ``evaluate(sample_fn) -> dict[str, float]`` (e.g.
+            :class:`ganlab.metrics.Evaluator`), called every ``eval_every`` iterations and at the end.
+        callbacks: functions ``f(trainer, step)`` called after every log point (plots, custom logs).
+    """
+
+    def __init__(self, model: GANModel, dataset: Any, config: TrainConfig | None = None,
+                 evaluator: Any | None = None,
+                 callbacks: list[Callable[[Trainer, int], None]] | None = None) -> None:
+        self.model = model
+        self.dataset = dataset
+        self.config = (config or TrainConfig()).validate()
+        self.evaluator = evaluator
+        self.callbacks = list(callbacks or [])
+        self.device = pick_device(self.config.device)
+        self.history = History()
+        self.step = 0
+        self.cursor = 0  # real batches consumed so far
+        n = len(dataset)
+        bs = self.config.batch_size
+        if n < bs:
+            raise ValueError(
+                f"batch_size {bs} is larger than the dataset ({n} samples); use batch_size <= {n}")
+        self.batches_per_epoch = n // bs
+        self.amp_dtype = autocast_dtype(self.device, self.config.precision)
+        cl = self.config.channels_last
+        self.channels_last = (self.amp_dtype is not None) if cl is None else bool(cl)
+        self.channels_last = self.channels_last and _is_conv(model.G) and _is_conv(model.D)
+        self.checkpoint_dir = Path(self.config.checkpoint_dir) if self.config.checkpoint_dir else None
+        self._order: tuple[int, Tensor] | None = None
+
+    # ----- data and latents -----------------------------------------------------------
+    def _next_real(self) -> Tensor:
+        epoch, pos = divmod(self.cursor, self.batches_per_epoch)
+        if self._order is None or self._order[0] != epoch:
+            self._order = (epoch, self.dataset.epoch_order(epoch, self.config.seed))
+        bs = self.config.batch_size
+        idx = self._order[1][pos * bs:(pos + 1) * bs]
+        self.cursor += 1
+        x, _ = self.dataset.get(idx)
+        x = x.to(self.device, non_blocking=True)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    # ----- checkpoint state -------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: weights, optimisers, scaler, RNGs, position."""
+        rng: dict[str, Any] = {"torch": torch.get_rng_state(), "latent": self._latent_gen.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "format": CHECKPOINT_FORMAT, "family": self.model.family, "step": self.step,
+            "cursor": self.cursor, "model": self.model.state_dict(),
+            "opt": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "scaler": self.scaler.state_dict(), "rng": rng,
+            "history": self.history.to_dict(), "config": self.config.as_dict(),
+            "recipe": self.model.recipe.as_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`state_dict`.
+
+        Raises:
+            CheckpointError: the checkpoint is of another family or architecture.
+        """
+        if state.get("family") != self.model.family:
+            raise CheckpointError(
+                f"checkpoint is of family {state.get('family')!r}, this model is {self.model.family!r}")
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[1:2] or [str(exc)]
+            raise CheckpointError(
+                f"checkpoint does not fit this model's architecture: {first[0].strip()}") from None
+        for k, opt in self.optimizers.items():
+            opt.load_state_dict(state["opt"][k])
+        self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self._latent_gen.set_state(state["rng"]["latent"])
+        if "cuda" in state["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        self.step = int(state["step"])
+        self.cursor = int(state["cursor"])
+        self.history = History.from_dict(state["history"])
+        self.history.resumed_from = self.step
+
+    def _save(self) -> Path | None:
+        if self.checkpoint_dir is None:
+            return None
+        return save_checkpoint(self.checkpoint_dir, self.step, self.state_dict(),
+                               keep=self.config.keep_checkpoints)
+
+    # ----- the loop ---------------------------------------------------------------------
+    def _prepare(self) -> None:
+        cfg, model = self.config, self.model
+        torch.manual_seed(cfg.seed)
+        model.to(self.device).train()
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        if cfg.ema_decay is not None:
+            model.enable_ema().to(self.device)
+        if cfg.compile:
+            model.G.compile()
+            model.D.compile()
+        self.optimizers = model.configure_optimizers()
+        use_scaler = self.amp_dtype == torch.float16 and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+        self._latent_gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        fixed = torch.Generator(device=self.device).manual_seed(cfg.seed + 7919)
+        self.fixed_z = model.latent(cfg.n_samples, self.device, fixed)
+        if cfg.resume and self.checkpoint_dir is not None:
+            found = latest_good(self.checkpoint_dir, map_location=self.device)
+            if found is not None:
+                path, state = found
+                self.load_state_dict(state)
+                print(f"Resuming from {path.name} (step {self.step} of {cfg.steps}).")
+        if hasattr(self.dataset, "to"):
+            self.dataset.to(self.device)
+
+    def _backward_step(self, loss: Tensor, opt: torch.optim.Optimizer) -> None:
+        opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(opt)
+        self.scaler.update()
+
+    def _add(self, key: str, value: Tensor) -> None:
+        """Sum a logged scalar on the device (no host sync) and count its updates."""
+        prev = self._acc.get(key)
+        self._acc[key] = value.detach().float() if prev is None else prev + value.detach().float()
+        self._counts[key] = self._counts.get(key, 0) + 1
+
+    def _iteration(self, bad: Tensor) -> Tensor:
+        """One iteration (d_steps D updates, g_steps G updates); returns the updated NaN flag.
+
+        The flag is 0 while all losses are finite, +step for the first non-finite D loss and
+        -step for the first non-finite G loss; it lives on the device and is read at log time.
+        """
+        model, r = self.model, self.model.recipe
+        bs = self.config.batch_size
+        G, D = model.G, model.D
+        reuse: Tensor | None = None
+        real = torch.empty(0)
+        for i in range(r.d_steps):
+            real = self._next_real()
+            z = model.latent(bs, self.device, self._latent_gen)
+            keep_graph = i == r.d_steps - 1  # the last fakes also serve the first G step
+            with self._autocast():
+                with torch.set_grad_enabled(keep_graph):
+                    fake = G(z)
+                d_loss, logs = model.d_loss(real, fake.detach())
+            self._backward_step(d_loss, self.optimizers["d"])
+            model.after_d_step()
+            reuse = fake if keep_graph else None
+            self._add("d", d_loss)
+            for k, v in logs.items():
+                self._add(k, v)
+            bad = torch.where((bad == 0) & ~torch.isfinite(d_loss.detach()), self.step + 1, bad)
+        D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
+        try:
+            for j in range(r.g_steps):
+                with self._autocast():
+                    fake = reuse if (j == 0 and reuse is not None) else G(
+                        model.latent(bs, self.device, self._latent_gen))
+                    g_loss, logs = model.g_loss(fake, real)
+                self._backward_step(g_loss, self.optimizers["g"])
+                self._add("g", g_loss)
+                for k, v in logs.items():
+                    self._add(k, v)
+                bad = torch.where((bad == 0) & ~torch.isfinite(g_loss.detach()), -(self.step + 1), bad)
+        finally:
+            D.requires_grad_(True)
+        if model.G_ema is not None:
+            update_ema(model.G_ema, G, self.config.ema_decay or 0.999)
+        return bad
+
+    def _tick(self) -> None:
+        """Add the training time since the last tick to the history (evaluation is excluded)."""
+        now = time.perf_counter()
+        self.history.wall_time += now - self._t0
+        self._t0 = now
+
+    def _flush(self, bad: Tensor, pbar: Any) -> None:
+        flag = int(bad.item())  # the one host sync per log interval
+        if flag != 0:
+            which = "discriminator" if flag > 0 else "generator"
+            kept = latest_good(self.checkpoint_dir) if self.checkpoint_dir else None
+            where = f"; the last good checkpoint is kept: {kept[0]}" if kept else ""
+            raise NonFiniteLossError(
+                f"the {which} loss became non-finite at step {abs(flag)} "
+                f"(mean since the last log: d={self._acc['d'].item():.4g}, "
+                f"g={self._acc['g'].item():.4g}); training stopped{where}. "
+                "Try a lower learning rate or precision='fp32'.")
+        values = {k: v.item() / self._counts[k] for k, v in self._acc.items()}
+        self._acc, self._counts = {}, {}
+        self._tick()
+        self.history.steps.append(self.step)
+        for k, v in values.items():
+            self.history.losses.setdefault(k, []).append(v)
+        if pbar is not None:
+            pbar.set_postfix({k: f"{values[k]:.3f}" for k in ("d", "g")}, refresh=False)
+        for cb in self.callbacks:
+            cb(self, self.step)
+
+    def _due(self, every: int) -> bool:
+        return self.step == self.config.steps or (every > 0 and self.step % every == 0)
+
+    def snapshot(self) -> Tensor:
+        """Fixed-noise samples: uint8 ``(n_samples, C, H, W)`` on the CPU (float points for 2-D data)."""
+        out = self.model.sample(self.config.n_samples, z=self.fixed_z)
+        return _uint8(out) if out.dim() == 4 else out.cpu()
+
+    def evaluate(self) -> dict[str, float]:
+        """Run the evaluator now and append the result to the history."""
+        if self.evaluator is None:
+            return {}
+        metrics = dict(self.evaluator.evaluate(self.model.sampler(seed=self.config.seed + 1)))
+        entry = {"step": self.step, "wall_time": round(self.history.wall_time, 3), **metrics}
+        self.history.evals.append(entry)
+        return entry
+
+    def fit(self) -> History:
+        """Train until ``config.steps``; returns the :class:`History`.
+
+        Raises:
+            NonFiniteLossError: a loss became NaN/inf (the last good checkpoint stays on disk).
+        """
+        cfg = self.config
+        self._prepare()
+        if self.step >= cfg.steps:
+            print(f"Run already complete at step {self.step}; nothing to train.")
+            return self.history
+        det_before = torch.are_deterministic_algorithms_enabled()
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True)
+        pbar = None
+        if cfg.progress:
+            from tqdm.auto import tqdm
+            pbar = tqdm(total=cfg.steps, initial=self.step, desc=cfg.desc or self.model.family,
+                        mininterval=1.0, dynamic_ncols=True)
+        self._acc, self._counts = {}, {}
+        bad = torch.zeros((), dtype=torch.long, device=self.device)
+        r = self.model.recipe
+        self._t0 = time.perf_counter()
+        try:
+            while self.step < cfg.steps:
+                bad = self._iteration(bad)
+                self.step += 1
+                self.history.images_seen += r.d_steps * cfg.batch_size
+                if pbar is not None:
+                    pbar.update(1)
+                if self._due(cfg.log_every) or (self.checkpoint_dir and self._due(cfg.checkpoint_every)):
+                    self._flush(bad, pbar)
+                extra = [self._due(cfg.sample_every), self._due(cfg.eval_every) and self.evaluator,
+                         self.checkpoint_dir is not None and self._due(cfg.checkpoint_every)]
+                if any(extra):
+                    self._tick()
+                    if extra[0]:
+                        self.history.samples.append((self.step, self.snapshot()))
+                    if extra[1]:
+                        self.evaluate()
+                    if extra[2]:
+                        self._save()
+                    self._t0 = time.perf_counter()
+        finally:
+            if pbar is not None:
+                pbar.close()
+            torch.use_deterministic_algorithms(det_before)
+        return self.history
+
+
+def finite_or_nan(x: float) -> float:
+    """``x`` if finite else NaN (JSON records store NaN for failed metrics)."""
+    return x if math.isfinite(x) else float("nan")

@@ -1,0 +1,91 @@
+"""Sample grids: images in, a matplotlib figure out (plotted, never printed)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = ["make_grid", "show_grid", "show_grids", "scatter_2d"]
+
+
+def _as_float01(images: Tensor) -> Tensor:
+    if images.dtype == torch.uint8:
+        return images.float() / 255.0
+    return ((images.detach().float().cpu() + 1) / 2).clamp(0, 1)
+
+
+def make_grid(images: Tensor, nrow: int | None = None, padding: int = 2) -> Tensor:
+    """Tile ``(N, C, H, W)`` images (uint8, or float in [-1, 1]) into one ``(H', W', C)`` float [0, 1] array."""
+    from torchvision.utils import make_grid as tv_grid
+
+    if images.dim() != 4:
+        raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(images.shape)}")
+    x = _as_float01(images.cpu())
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(x.shape[0]))))
+    grid = tv_grid(x, nrow=nrow, padding=padding, pad_value=1.0)
+    return grid.permute(1, 2, 0)
+
+
+def show_grid(images: Tensor, title: str | None = None, nrow: int | None = None,
+              ax: Any = None, size: float = 4.0) -> Any:
+    """Draw a grid of images; returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    grid = make_grid(images, nrow=nrow)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(size, size))
+    else:
+        fig = ax.figure
+    cmap = "gray" if grid.shape[-1] == 1 else None
+    ax.imshow(grid.squeeze(-1) if cmap else grid, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def show_grids(grids: dict[str, Tensor], ncols: int | None = None, size: float = 3.0,
+               nrow: int | None = None) -> Any:
+    """Several labelled grids side by side (e.g. samples at steps 0, 300, 600...)."""
+    import matplotlib.pyplot as plt
+
+    n = len(grids)
+    if n == 0:
+        raise ValueError("show_grids needs at least one grid")
+    ncols = ncols or n
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    for ax, (label, images) in zip(axes.flat, grids.items()):
+        show_grid(images, title=label, ax=ax, nrow=nrow)
+    fig.tight_layout()
+    return fig
+
+
+def scatter_2d(points: Tensor, means: Tensor | None = None, ax: Any = None, title: str | None = None,
+               lim: float | None = None) -> Any:
+    """Scatter ``(N, 2)`` samples over the mixture's mode centres (red crosses)."""
+    import matplotlib.pyplot as plt
+
+    if points.dim() != 2 or points.shape[1] != 2:
+        raise ValueError(f"expected points of shape (N, 2), got {tuple(points.shape)}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(3.5, 3.5))
+    else:
+        fig = ax.figure
+    p = points.detach().float().cpu()
+    ax.scatter(p[:, 0], p[:, 1], s=2, alpha=0.4)
+    if means is not None:
+        m = means.cpu()
+        ax.scatter(m[:, 0], m[:, 1], marker="x", c="red", s=30)
+    if lim is not None:
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    return fig
