@@ -109,6 +109,7 @@ class Trainer:
             "opt": {k: o.state_dict() for k, o in self.optimizers.items()},
             "scaler": self.scaler.state_dict(), "rng": rng,
             "history": self.history.to_dict(), "config": self.config.as_dict(),
+            "samples": [[step, grid] for step, grid in self.history.samples],
             "recipe": self.model.recipe.as_dict(),
         }
 
@@ -137,6 +138,7 @@ class Trainer:
         self.step = int(state["step"])
         self.cursor = int(state["cursor"])
         self.history = History.from_dict(state["history"])
+        self.history.samples = [(int(step), grid) for step, grid in state.get("samples", [])]
         self.history.resumed_from = self.step
 
     def _save(self) -> Path | None:

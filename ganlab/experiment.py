@@ -1,0 +1,102 @@
+"""One training run as the notebooks do it: train (or resume, or load when finished), evaluate, record.
+
+:func:`train_run` wires a notebook :class:`~ganlab.notebook.Session` to the trainer: budget and
+intervals from the profile, a checkpoint folder per run (on Drive when mounted), ``resume`` on
+by default — so re-running a cell after a disconnect continues where it stopped, and re-running
+a finished cell loads the result in seconds instead of training again — and a JSON record in
+``RESULTS_DIR`` that notebook 17 builds its tables from.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ganlab.models.base import GANModel
+from ganlab.results import save_record
+from ganlab.train import History, TrainConfig, Trainer
+
+__all__ = ["RunResult", "train_run", "make_evaluator", "final_metrics"]
+
+
+@dataclass
+class RunResult:
+    """What a notebook gets back from :func:`train_run`."""
+
+    name: str
+    model: GANModel
+    history: History
+    metrics: dict[str, float]
+    record: Path
+    trainer: Trainer
+
+    @property
+    def G(self) -> Any:  # noqa: N802 - the generator, as the notebooks call it
+        """The generator (EMA copy when the run kept one)."""
+        return self.model.G_ema if self.model.G_ema is not None else self.model.G
+
+
+def final_metrics(history: History) -> dict[str, float]:
+    """The last evaluation's metrics (without its step and wall time)."""
+    if not history.evals:
+        return {}
+    return {k: v for k, v in history.evals[-1].items() if k not in ("step", "wall_time")}
+
+
+def make_evaluator(session: Any, dataset: str | None = None, *, split: str = "test",
+                   extractor: str | None = None, n: int | None = None, **kwargs: Any) -> Any:
+    """The profile's :class:`ganlab.metrics.Evaluator` (dataset, extractor and N from the settings)."""
+    from ganlab.metrics import Evaluator
+
+    S = session.settings
+    return Evaluator(dataset or S.dataset, extractor=extractor or S.extractor, n=n or S.eval_n,
+                     split=split, device=session.device,
+                     cache_dir=Path(session.data_dir) / "metrics_cache", **kwargs)
+
+
+def train_run(session: Any, name: str, model: GANModel, dataset: Any, *,
+              evaluator: Any = None, seed: int | None = None, fresh: bool = False,
+              record: bool = True, extra: dict[str, Any] | None = None,
+              **overrides: Any) -> RunResult:
+    """Train ``model`` on ``dataset`` with the session's profile and save a run record.
+
+    Args:
+        session: from :func:`ganlab.notebook.start`.
+        name: run name (unique within the notebook), e.g. ``"dcgan"`` or ``"bn_ablated_G"``.
+        evaluator: called every ``eval_every`` steps and at the end (see :func:`make_evaluator`).
+        seed: defaults to the session's seed.
+        fresh: delete this run's checkpoints first and train from scratch.
+        overrides: :class:`~ganlab.train.TrainConfig` fields that differ from the profile
+            (``steps``, ``batch_size``, ``eval_every``, ``ema_decay``...).
+
+    Raises:
+        ValueError: bad run name or config values (see TrainConfig).
+    """
+    if not name or "/" in name:
+        raise ValueError(f"run name must be a non-empty string without '/', got {name!r}")
+    S = session.settings
+    seed = session.seed if seed is None else seed
+    ckpt_dir = Path(session.checkpoint_dir(f"{name}-seed{seed}"))
+    if fresh and ckpt_dir.exists():
+        shutil.rmtree(ckpt_dir)
+    base = {"steps": S.steps, "batch_size": S.batch_size, "log_every": S.log_every,
+            "sample_every": S.sample_every, "eval_every": S.eval_every,
+            "checkpoint_every": S.checkpoint_every}
+    base.update(overrides)
+    base["log_every"] = min(base["log_every"], base["steps"])
+    cfg = TrainConfig(seed=seed, device=str(session.device), checkpoint_dir=str(ckpt_dir),
+                      resume=True, desc=name, **base)
+    trainer = Trainer(model, dataset, cfg, evaluator=evaluator)
+    history = trainer.fit()
+    if not history.samples:
+        history.samples.append((trainer.step, trainer.snapshot()))
+    metrics = final_metrics(history)
+    path = Path()
+    if record:
+        path = save_record(session.results_dir, notebook=session.notebook, run=name,
+                           dataset=dataset.info.name, seed=seed, model=model,
+                           config={**cfg.as_dict(), "checkpoint_dir": None, "profile": S.profile},
+                           history=history, metrics=metrics, device=session.device, extra=extra)
+    return RunResult(name, model, history, metrics, path, trainer)
