@@ -1,7 +1,7 @@
 """Profiles as data: ``smoke`` (CI), ``quick`` (default, offline, CPU) and ``full`` (GPU).
 
 ``base.toml`` holds the settings every notebook shares; ``NN_topic.toml`` beside it holds the few
-keys a notebook changes, per profile. :func:`settings` merges them (notebook file wins) and
+keys a notebook changes, per profile. Keys ending in ``limit`` set to 0 mean "no limit" (None). :func:`settings` merges them (notebook file wins) and
 returns a read-only :class:`Settings`, so notebooks never branch on the profile name.
 """
 
@@ -87,4 +87,8 @@ def settings(profile: str = "quick", notebook: str | None = None) -> Settings:
     values = dict(_read("base")[profile])
     if notebook is not None:
         values.update(_read(notebook).get(profile, {}))
+    # TOML has no null: a limit of 0 means "no limit" and reaches the code as None.
+    for key, value in values.items():
+        if key.endswith("limit") and value == 0:
+            values[key] = None
     return Settings(profile, notebook, values)
