@@ -2,7 +2,7 @@
 
 Used by ``tools/stamp_notebooks.py`` (to write) and by the tests (to check). Every notebook's
 cell 1 is markdown starting with its ``# title``; cell 2 is the setup cell rendered from
-``ganlab/templates/setup_cell.py`` with the repository named in ``course.toml``; cell 3 is the
+``ganlab/templates/setup_cell.py`` with the repository named in ``ganlab/course.toml``; cell 3 is the
 papermill ``parameters`` cell. Notebooks are stored without outputs, execution counts or widget
 state.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sys
 from importlib import resources
-from pathlib import Path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,11 +25,9 @@ _DEFAULT = {"repo": "ganlab/ganlab", "ref": "main"}
 
 
 def course_config() -> dict[str, str]:
-    """``{"repo": owner/name, "ref": ...}`` from the checkout's course.toml (defaults if absent)."""
-    path = Path(__file__).resolve().parents[1] / "course.toml"
-    if path.is_file():
-        return {**_DEFAULT, **tomllib.loads(path.read_text(encoding="utf-8"))["course"]}
-    return dict(_DEFAULT)
+    """``{"repo": owner/name, "ref": ...}`` from ``ganlab/course.toml`` (the one place they live)."""
+    text = resources.files("ganlab").joinpath("course.toml").read_text(encoding="utf-8")
+    return {**_DEFAULT, **tomllib.loads(text)["course"]}
 
 
 def setup_cell_source() -> str:

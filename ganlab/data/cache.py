@@ -1,0 +1,106 @@
+"""The uint8 tensor cache: preprocess once, reload in well under a second, verify every load.
+
+A cache entry is two files in ``{root}/cache/``: ``{key}.pt`` (a ``torch.save``'d dict of
+tensors, written atomically) and ``{key}.json`` (its sha256, the tensor shapes, the source
+fingerprint and any metadata). Loading recomputes the sha256; a truncated or corrupt file,
+a missing sidecar, or a changed source fingerprint makes the entry be rebuilt (with a warning
+for damage).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganlab.io import atomic_torch_save, atomic_write_json, safe_torch_load, sha256_file
+
+__all__ = ["CACHE_FORMAT", "cache_key", "cache_paths", "load_or_build"]
+
+CACHE_FORMAT = 1
+Tensors = dict[str, torch.Tensor]
+Builder = Callable[[], tuple[Tensors, dict[str, Any]]]
+
+
+def cache_key(name: str, split: str, size: int | None, channels: int | None, tag: str = "") -> str:
+    """File stem of a cache entry: ``{name}[-{tag}]-{split}-{size}-{channels}`` (``native`` for None)."""
+    parts = [name, *([tag] if tag else []), split, str(size or "native"), str(channels or "native")]
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", "-".join(parts))
+
+
+def cache_paths(cache_dir: Path, key: str) -> tuple[Path, Path]:
+    """``(tensor_file, sidecar_json)`` of ``key`` in ``cache_dir``."""
+    return cache_dir / f"{key}.pt", cache_dir / f"{key}.json"
+
+
+def _read_valid(pt: Path, side: Path, fingerprint: str | None) -> tuple[Tensors, dict[str, Any]] | None:
+    """The cached tensors and meta if the entry is present and intact, else ``None`` (warns on damage)."""
+    if not pt.exists():
+        return None
+    try:
+        meta = json.loads(side.read_text())
+    except (OSError, ValueError):
+        warnings.warn(f"cache file {pt} has no readable checksum sidecar {side.name}; rebuilding it", stacklevel=4)
+        return None
+    if meta.get("format") != CACHE_FORMAT or meta.get("fingerprint") != fingerprint:
+        return None  # built by another version or from other source files: rebuild quietly
+    if sha256_file(pt) != meta.get("sha256"):
+        warnings.warn(
+            f"cache file {pt} does not match its sha256 (truncated or corrupt); rebuilding it", stacklevel=4
+        )
+        return None
+    try:
+        tensors = safe_torch_load(pt)
+    except Exception as exc:  # checksum matched but unreadable: treat as damage too
+        warnings.warn(f"cache file {pt} could not be read ({exc}); rebuilding it", stacklevel=4)
+        return None
+    shapes = {k: list(v.shape) for k, v in tensors.items()}
+    if shapes != meta.get("shapes"):
+        warnings.warn(f"cache file {pt} holds shapes {shapes}, sidecar says {meta.get('shapes')}; rebuilding it", stacklevel=4)
+        return None
+    return tensors, dict(meta.get("meta", {}))
+
+
+def load_or_build(
+    cache_dir: Path, key: str, build: Builder, fingerprint: str | None = None
+) -> tuple[Tensors, dict[str, Any]]:
+    """Return the cached ``(tensors, meta)`` for ``key``, or call ``build()`` and cache its result.
+
+    Args:
+        cache_dir: folder of the cache files (created when writing).
+        key: entry name, see :func:`cache_key`.
+        build: ``() -> (tensors, meta)``; tensors is a dict of CPU tensors, meta JSON-able.
+        fingerprint: identity of the source files; a different one forces a rebuild.
+
+    A cache folder that cannot be written only costs a warning: the built tensors are returned.
+    """
+    pt, side = cache_paths(cache_dir, key)
+    hit = _read_valid(pt, side, fingerprint)
+    if hit is not None:
+        return hit
+    tensors, meta = build()
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    try:
+        sha = atomic_torch_save(pt, tensors)
+        atomic_write_json(
+            side,
+            {
+                "format": CACHE_FORMAT,
+                "key": key,
+                "sha256": sha,
+                "shapes": {k: list(v.shape) for k, v in tensors.items()},
+                "dtypes": {k: str(v.dtype) for k, v in tensors.items()},
+                "fingerprint": fingerprint,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "meta": meta,
+            },
+        )
+    except OSError as exc:
+        warnings.warn(f"could not write the data cache {pt} ({exc}); the set will be rebuilt next time", stacklevel=3)
+    return tensors, meta

@@ -1,0 +1,207 @@
+"""Pretrained generators that ship with the course: load in seconds, or train when absent.
+
+Small DCGAN generators trained on the offline sets live in ``data/checkpoints/`` of the
+repository with a ``manifest.json`` holding, for each, its file, sha256, the architecture spec,
+the training settings and the command that made it (``make checkpoints`` =
+``python -m ganlab.pretrained --all --out data/checkpoints``, on a CPU).
+
+:func:`load_or_train` is what notebooks call: the shipped checkpoint if the checkout has it
+(verified against its sum, loaded with ``weights_only=True``); else one downloaded from the
+course repository (``ganlab/course.toml``), when online; else it trains one with the profile's
+budget and keeps it in the session's checkpoint folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import urllib.request
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganlab.io import atomic_torch_save, atomic_write_json, safe_torch_load, sha256_file
+
+__all__ = ["SPECS", "build_generator", "train_checkpoint", "load_generator", "load_or_train",
+           "shipped_dir", "PretrainedError"]
+
+SPECS: dict[str, dict[str, Any]] = {
+    "dcgan_mnist5k": {"dataset": "mnist5k", "image_size": 28, "channels": 1, "nz": 64,
+                      "ngf": 32, "ndf": 32, "steps": 1500, "batch_size": 64, "family": "dcgan",
+                      "ema_decay": 0.995, "seed": 0},
+    "dcgan_shapes": {"dataset": "shapes", "image_size": 32, "channels": 3, "nz": 64,
+                     "ngf": 32, "ndf": 32, "steps": 1500, "batch_size": 64, "family": "dcgan",
+                     "ema_decay": 0.995, "seed": 0},
+}
+COMMAND = "make checkpoints  (python -m ganlab.pretrained --all --out data/checkpoints)"
+
+
+class PretrainedError(ValueError):
+    """A checkpoint is unknown, does not match its sha256, or does not fit its architecture."""
+
+
+def _spec(name: str) -> dict[str, Any]:
+    try:
+        return SPECS[name]
+    except KeyError:
+        raise PretrainedError(f"pretrained generator {name!r} is not known; accepted: "
+                              f"{', '.join(SPECS)}") from None
+
+
+def shipped_dir() -> Path | None:
+    """``data/checkpoints`` of the checkout this package runs from, if there is one."""
+    folder = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
+    return folder if (folder / "manifest.json").is_file() else None
+
+
+def build_generator(name: str) -> nn.Module:
+    """The (untrained) DCGAN generator of checkpoint ``name``: ``(N, nz) -> (N, C, H, W)`` in [-1, 1]."""
+    from ganlab.nets import DCGANGenerator
+
+    s = _spec(name)
+    return DCGANGenerator(nz=s["nz"], image_size=s["image_size"], channels=s["channels"], ngf=s["ngf"])
+
+
+def _train(name: str, steps: int, device: str, checkpoint_dir: Path | None,
+           progress: bool) -> tuple[nn.Module, dict[str, Any]]:
+    from ganlab.data import load
+    from ganlab.models import build
+    from ganlab.nets import DCGANDiscriminator
+    from ganlab.train import TrainConfig, Trainer
+
+    s = _spec(name)
+    torch.manual_seed(s["seed"])
+    G = build_generator(name)
+    D = DCGANDiscriminator(image_size=s["image_size"], channels=s["channels"], ndf=s["ndf"])
+    model = build(s["family"], G, D)
+    ds = load(s["dataset"], split="train", image_size=s["image_size"])
+    cfg = TrainConfig(steps=steps, batch_size=s["batch_size"], seed=s["seed"], device=device,
+                      ema_decay=s["ema_decay"], log_every=max(1, min(100, steps)),
+                      checkpoint_every=max(1, steps // 4) if checkpoint_dir else 0,
+                      checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
+                      resume=checkpoint_dir is not None, progress=progress, desc=name)
+    hist = Trainer(model, ds, cfg).fit()
+    G_out = model.G_ema if model.G_ema is not None else model.G
+    info = {"steps": steps, "wall_time_s": round(hist.wall_time, 1), "device": device,
+            "final_losses": {k: v[-1] for k, v in hist.losses.items()}}
+    return G_out.cpu().eval(), info
+
+
+def train_checkpoint(name: str, out_dir: str | Path, steps: int | None = None,
+                     device: str = "cpu", progress: bool = True) -> Path:
+    """Train generator ``name`` and write ``out_dir/<name>.pt`` plus its manifest entry."""
+    out = Path(out_dir)
+    s = _spec(name)
+    steps = steps or s["steps"]
+    G, info = _train(name, steps, device, out / f".work-{name}", progress)
+    state = {k: v.contiguous() for k, v in G.state_dict().items()}
+    path = out / f"{name}.pt"
+    digest = atomic_torch_save(path, {"name": name, "spec": s, "generator": state})
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    manifest[name] = {"file": path.name, "sha256": digest, "spec": s, "command": COMMAND,
+                      "created": time.strftime("%Y-%m-%d"), "torch": torch.__version__, **info}
+    atomic_write_json(manifest_path, manifest)
+    return path
+
+
+def load_generator(name: str, folder: str | Path | None = None,
+                   device: str | torch.device = "cpu") -> nn.Module:
+    """Load checkpoint ``name`` from ``folder`` (default: the shipped one), verified and in eval mode.
+
+    Raises:
+        PretrainedError: unknown name, missing file, sha256 mismatch, or architecture mismatch.
+    """
+    _spec(name)
+    folder = Path(folder) if folder is not None else shipped_dir()
+    if folder is None or not (folder / "manifest.json").is_file():
+        raise PretrainedError(f"no checkpoint manifest found for {name!r} (looked in {folder})")
+    entry = json.loads((folder / "manifest.json").read_text()).get(name)
+    if entry is None:
+        raise PretrainedError(f"{folder / 'manifest.json'} has no entry for {name!r}")
+    path = folder / entry["file"]
+    if not path.is_file():
+        raise PretrainedError(f"checkpoint file {path} is missing; run `{COMMAND}`")
+    if sha256_file(path) != entry["sha256"]:
+        raise PretrainedError(f"checkpoint {path} does not match its sha256 in the manifest "
+                              f"(corrupt or replaced); run `{COMMAND}` to rebuild it")
+    state = safe_torch_load(path)
+    G = build_generator(name)
+    try:
+        G.load_state_dict(state["generator"])
+    except (RuntimeError, KeyError) as exc:
+        raise PretrainedError(f"checkpoint {path} does not fit the {name} architecture "
+                              f"({str(exc).splitlines()[0]})") from None
+    return G.to(device).eval()
+
+
+def _download(name: str, dest: Path) -> bool:
+    """Fetch the shipped checkpoint from the course repository; False when offline."""
+    from ganlab.course_notebooks import course_config
+
+    cfg = course_config()
+    base = f"https://raw.githubusercontent.com/{cfg['repo']}/{cfg['ref']}/data/checkpoints"
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        for fname in ("manifest.json", f"{name}.pt"):
+            with urllib.request.urlopen(f"{base}/{fname}", timeout=20) as r:  # noqa: S310
+                (dest / fname).write_bytes(r.read())
+        return True
+    except OSError:
+        return False
+
+
+def load_or_train(name: str, session: Any, steps: int | None = None) -> nn.Module:
+    """A trained generator for the notebooks: shipped > downloaded > trained now (then kept).
+
+    Training uses ``session.settings.pretrain_steps`` when the notebook's profile sets it.
+    """
+    spec = _spec(name)
+    device = session.device
+    local = shipped_dir()
+    if local is not None:
+        try:
+            G = load_generator(name, local, device)
+            print(f"Loaded the shipped checkpoint {name} ({local / (name + '.pt')}).")
+            return G
+        except PretrainedError as exc:
+            warnings.warn(f"{exc}; falling back", stacklevel=2)
+    cache = Path(session.checkpoint_root) / "pretrained"
+    for attempt in ("cached", "download"):
+        if attempt == "download" and not _download(name, cache):
+            break
+        try:
+            G = load_generator(name, cache, device)
+            print(f"Loaded {name} ({attempt}).")
+            return G
+        except PretrainedError:
+            continue
+    steps = steps or session.settings.get("pretrain_steps", spec["steps"])
+    print(f"No checkpoint for {name}: training one now ({steps} steps; "
+          "re-running this cell resumes or reloads it).")
+    train_checkpoint(name, cache, steps=steps, device=str(device))
+    return load_generator(name, cache, device)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train the course's shipped generators.")
+    parser.add_argument("names", nargs="*", help=f"any of {', '.join(SPECS)}")
+    parser.add_argument("--all", action="store_true")
+    parser.add_argument("--out", default="data/checkpoints")
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    names = list(SPECS) if args.all else args.names
+    if not names:
+        parser.error("name a checkpoint or pass --all")
+    for name in names:
+        print(train_checkpoint(name, args.out, steps=args.steps, device=args.device))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,144 @@
+"""Fault tolerance: killed runs resume exactly, records are atomic, run-all survives a failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from ganlab.io import atomic_write_json
+from ganlab.results import save_record
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TRAIN_SCRIPT = textwrap.dedent("""
+    import os, signal, sys, torch
+    sys.path.insert(0, {root!r})
+    from tests.helpers import dcgan_pair, tiny_images
+    from ganlab.models import build
+    from ganlab.train import Trainer, TrainConfig
+    ckpt, out, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    G, D = dcgan_pair()
+    model = build("dcgan", G, D)
+    def killer(trainer, step):
+        if step == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+    cfg = TrainConfig(steps=10, batch_size=16, seed=5, device="cpu", precision="fp32", log_every=1,
+                      checkpoint_every=3, checkpoint_dir=ckpt, resume=True, ema_decay=0.9,
+                      progress=False)
+    Trainer(model, tiny_images(48), cfg, callbacks=[killer]).fit()
+    torch.save(model.state_dict(), out)
+""")
+
+
+def _train_subprocess(tmp: Path, ckpt: Path, out: Path, kill_at: int) -> subprocess.CompletedProcess:
+    script = tmp / "train.py"
+    script.write_text(TRAIN_SCRIPT.format(root=str(ROOT)))
+    return subprocess.run([sys.executable, str(script), str(ckpt), str(out), str(kill_at)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_sigkilled_run_resumes_to_identical_weights(tmp_path: Path) -> None:
+    ref = _train_subprocess(tmp_path, tmp_path / "ref", tmp_path / "ref.pt", kill_at=-1)
+    assert ref.returncode == 0, ref.stderr
+    killed = _train_subprocess(tmp_path, tmp_path / "run", tmp_path / "run.pt", kill_at=7)
+    assert killed.returncode == -9, "the run should have died by SIGKILL"
+    assert not (tmp_path / "run.pt").exists()
+    steps = sorted(int(p.stem.split("-")[1]) for p in (tmp_path / "run").glob("ckpt-*.pt"))
+    assert steps[-1] == 6  # the last checkpoint before the kill
+    again = _train_subprocess(tmp_path, tmp_path / "run", tmp_path / "run.pt", kill_at=-1)
+    assert again.returncode == 0, again.stderr
+    assert "Resuming from ckpt-00000006.pt" in again.stdout
+    a = torch.load(tmp_path / "ref.pt", weights_only=True)
+    b = torch.load(tmp_path / "run.pt", weights_only=True)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_atomic_write_leaves_old_file_when_interrupted(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "record.json"
+    atomic_write_json(target, {"v": 1})
+
+    def boom(src, dst):
+        raise KeyboardInterrupt  # the moment between writing the temp file and renaming it
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_json(target, {"v": 2})
+    assert json.loads(target.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temp file left
+
+
+def test_results_dir_not_writable_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match=r"RESULTS_DIR .*a_file.* is not writable"):
+        save_record(blocker / "results", notebook="nb", run="r", dataset="d", seed=0)
+
+
+def test_records_hold_provenance_and_no_home_paths(tmp_path: Path) -> None:
+    from tests.helpers import dcgan_pair
+
+    from ganlab.models import build
+
+    model = build("dcgan", *dcgan_pair())
+    path = save_record(tmp_path, notebook="04_dcgan", run="dcgan", dataset="mnist5k", seed=3,
+                       model=model, config={"steps": 5, "where": Path.home() / "x"},
+                       metrics={"fid[mnist_cnn,N=100]": 12.5}, device="cpu")
+    rec = json.loads(path.read_text())
+    env = rec["environment"]
+    for key in ("python", "torch", "ganlab", "git_commit", "device"):
+        assert key in env
+    assert rec["seed"] == 3 and rec["model"]["family"] == "dcgan"
+    assert rec["metrics"] == {"fid[mnist_cnn,N=100]": 12.5}
+    assert str(Path.home()) not in path.read_text()
+
+
+def test_every_torch_load_is_weights_only() -> None:
+    offenders = []
+    for path in (ROOT / "ganlab").rglob("*.py"):
+        for match in re.finditer(r"torch\.load\(([^)]*)\)", path.read_text()):
+            if "weights_only=True" not in match.group(1):
+                offenders.append(f"{path.relative_to(ROOT)}: {match.group(0)}")
+    assert not offenders, offenders
+
+
+def _notebook(path: Path, body: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('PROFILE = "quick"\nSEED = 0\nDEVICE = "auto"\n'
+                                       "DATA_DIR = None\nRESULTS_DIR = None")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.mark.notebook
+def test_run_all_keeps_going_past_a_failing_notebook(tmp_path: Path) -> None:
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "01_fails.ipynb", "raise RuntimeError('deliberate failure')")
+    _notebook(nbs / "02_works.ipynb", "print('fine', PROFILE)")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganlab.run_notebooks", str(nbs / "01_fails.ipynb"),
+         str(nbs / "02_works.ipynb"), "--profile", "smoke", "--out", str(out),
+         "--results-dir", str(tmp_path / "res")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    status = {s["notebook"]: s["status"] for s in summary["notebooks"]}
+    assert status == {"01_fails.ipynb": "FAILED", "02_works.ipynb": "ok"}
+    assert "deliberate failure" in summary["notebooks"][0]["error"]
+    assert re.search(r"01_fails\.ipynb\s+FAILED", proc.stdout)
+    assert "2 notebooks, 1 failed" in proc.stdout
+    assert (out / "02_works.ipynb").is_file()
