@@ -22,7 +22,8 @@ from ganlab.device import describe_device, pick_device
 from ganlab.io import ensure_writable_dir
 from ganlab.profiles import Settings, settings
 
-__all__ = ["Session", "start", "seed_everything", "in_colab", "drive_folder", "repo_root"]
+__all__ = ["Session", "start", "seed_everything", "in_colab", "drive_folder", "repo_root",
+           "display_path"]
 
 DRIVE_MOUNT = Path("/content/drive/MyDrive")
 
@@ -50,6 +51,21 @@ def repo_root(start: Path | None = None) -> Path | None:
         if pyproject.is_file() and 'name = "ganlab"' in pyproject.read_text(encoding="utf-8"):
             return folder
     return None
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as notebooks print it: relative to the working folder when inside it, ``~`` for home.
+
+    Executed notebooks are shared; they should not carry anyone's absolute home folder.
+    """
+    p = Path(path).resolve()
+    for base, prefix in ((Path.cwd().resolve(), ""), (Path.home().resolve(), "~/")):
+        try:
+            rel = p.relative_to(base)
+        except ValueError:
+            continue
+        return prefix + str(rel) if prefix else (str(rel) or ".")
+    return str(p)
 
 
 def seed_everything(seed: int) -> None:
@@ -93,7 +109,7 @@ class Session:
     def __repr__(self) -> str:
         return (
             f"Session({self.notebook}, profile={self.profile}, seed={self.seed}, "
-            f"device={describe_device(self.device)}, results={self.results_dir})"
+            f"device={describe_device(self.device)}, results={display_path(self.results_dir)})"
         )
 
 
@@ -144,6 +160,12 @@ def start(
     results_path = ensure_writable_dir(results_path, "RESULTS_DIR")
     ckpt_root = (drive / "checkpoints" / profile) if drive is not None else results_path / "checkpoints"
 
+    if in_colab() and drive is None and use_drive is not False:
+        notes.append(
+            "checkpoints are kept on this runtime's disk and vanish if Colab disconnects. To keep "
+            "them, run `from google.colab import drive; drive.mount('/content/drive')` and re-run "
+            "this cell: records and checkpoints then go to MyDrive/ganlab."
+        )
     if profile == "full" and dev.type == "cpu":
         msg = (
             "PROFILE='full' is running without a GPU: it trains at the source reports' scale and "

@@ -9,6 +9,7 @@ failing notebook, prints a summary (notebook, status, minutes), writes it as
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -84,13 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or root / "build" / "notebooks" / args.profile
     results = args.results_dir or str(root / "build" / "results" / args.profile)
+    cwd = nb_dir if nb_dir.is_dir() else root
+    # Paths relative to the notebooks' working folder: executed copies carry no home folders.
     params: dict[str, object] = {"PROFILE": args.profile, "DEVICE": args.device, "SEED": args.seed,
-                                 "RESULTS_DIR": str(Path(results).resolve())}
+                                 "RESULTS_DIR": os.path.relpath(Path(results).resolve(), cwd)}
     if args.data_dir:
-        params["DATA_DIR"] = str(Path(args.data_dir).resolve())
+        params["DATA_DIR"] = os.path.relpath(Path(args.data_dir).resolve(), cwd)
     t0 = time.perf_counter()
-    summary = run_notebooks(course_order(list(paths)), out, params, cwd=nb_dir if nb_dir.is_dir()
-                            else root, timeout=args.timeout)
+    summary = run_notebooks(course_order(list(paths)), out, params, cwd=cwd, timeout=args.timeout)
     total = (time.perf_counter() - t0) / 60
     _print_summary(summary, total)
     atomic_write_json(out / "summary.json", {"profile": args.profile, "total_minutes": round(total, 2),

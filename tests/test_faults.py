@@ -142,3 +142,12 @@ def test_run_all_keeps_going_past_a_failing_notebook(tmp_path: Path) -> None:
     assert re.search(r"01_fails\.ipynb\s+FAILED", proc.stdout)
     assert "2 notebooks, 1 failed" in proc.stdout
     assert (out / "02_works.ipynb").is_file()
+
+
+def test_printed_paths_hide_the_home_folder(tmp_path: Path, monkeypatch) -> None:
+    from ganlab.notebook import display_path
+
+    monkeypatch.chdir(tmp_path)
+    assert display_path(tmp_path / "build" / "r") == "build/r"
+    assert display_path(Path.home() / "proj" / "x") in ("~/proj/x", "proj/x")
+    assert not display_path(Path.home() / "proj").startswith(str(Path.home()))
