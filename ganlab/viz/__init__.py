@@ -1,7 +1,10 @@
 """Figures: sample grids, curves, interpolation strips, GIF/MP4 export (never metrics)."""
 
 from ganlab.viz.curves import plot_losses, plot_metric, smoothness
+from ganlab.viz.export import save_gif, save_mp4, save_video, to_uint8_hwc
 from ganlab.viz.grids import make_grid, scatter_2d, show_grid, show_grids
+from ganlab.viz.strips import compare_strips, interpolation_strip
 
 __all__ = ["make_grid", "show_grid", "show_grids", "scatter_2d", "plot_losses", "plot_metric",
-           "smoothness"]
+           "smoothness", "save_gif", "save_mp4", "save_video", "to_uint8_hwc",
+           "interpolation_strip", "compare_strips"]
