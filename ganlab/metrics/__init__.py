@@ -1,0 +1,70 @@
+"""Metrics: feature extractors, FID/KID/IS/PR/DC/coverage, cached real statistics, ``Evaluator``.
+
+Functions on features (numpy arrays or tensors ``(N, d)``; float64 inside):
+:func:`frechet_distance`, :func:`frechet_distance_from_stats`, :func:`kernel_inception_distance`,
+:func:`inception_score` (on class probabilities), :func:`precision_recall`,
+:func:`density_coverage`, :func:`manifold_metrics` (all four in one pass),
+:func:`mode_coverage_2d` (PacGAN protocol), :func:`class_coverage` (Stacked-MNIST protocol).
+
+Extractors (images in ``[-1, 1]`` -> features): :func:`get_extractor` with ``"inception"``,
+``"mnist_cnn"``, ``"shapes_cnn"`` or ``"points"``. Every reported number names its extractor
+and N: :func:`metric_key` -> ``fid[mnist_cnn,N=1000]``; :func:`parse_metric_key` reads it back.
+
+:class:`Evaluator` fixes a protocol (data set, split, extractor, N) and caches the real side.
+Paired image measures for image-to-image notebooks: :func:`psnr`, :func:`ssim`.
+"""
+
+from .coverage import class_coverage, kl_to_uniform, mode_coverage_2d
+from .evaluator import METRICS, Evaluator
+from .extractors import (
+    EXTRACTORS,
+    INCEPTION_WEIGHTS_FILES,
+    ClassifierExtractor,
+    FeatureExtractor,
+    InceptionExtractor,
+    InceptionWeightsUnavailable,
+    PointsExtractor,
+    extract,
+    get_extractor,
+    images_to_uint8,
+)
+from .frechet import feature_statistics, frechet_distance, frechet_distance_from_stats
+from .image_quality import psnr, ssim
+from .inception_score import inception_score
+from .keys import metric_key, parse_metric_key
+from .kid import kernel_inception_distance, kid_subset_indices
+from .manifold import density_coverage, knn_radii, manifold_metrics, precision_recall
+from .shipped import read_manifest
+
+__all__ = [
+    "EXTRACTORS",
+    "INCEPTION_WEIGHTS_FILES",
+    "METRICS",
+    "ClassifierExtractor",
+    "Evaluator",
+    "FeatureExtractor",
+    "InceptionExtractor",
+    "InceptionWeightsUnavailable",
+    "PointsExtractor",
+    "class_coverage",
+    "density_coverage",
+    "extract",
+    "feature_statistics",
+    "frechet_distance",
+    "frechet_distance_from_stats",
+    "get_extractor",
+    "images_to_uint8",
+    "inception_score",
+    "kernel_inception_distance",
+    "kid_subset_indices",
+    "kl_to_uniform",
+    "knn_radii",
+    "manifold_metrics",
+    "metric_key",
+    "mode_coverage_2d",
+    "parse_metric_key",
+    "precision_recall",
+    "psnr",
+    "read_manifest",
+    "ssim",
+]
