@@ -34,7 +34,7 @@ SPECS: dict[str, dict[str, Any]] = {
                       "ngf": 32, "ndf": 32, "steps": 1500, "batch_size": 64, "family": "dcgan",
                       "ema_decay": 0.995, "seed": 0},
     "dcgan_shapes": {"dataset": "shapes", "image_size": 32, "channels": 3, "nz": 64,
-                     "ngf": 32, "ndf": 32, "steps": 1500, "batch_size": 64, "family": "dcgan",
+                     "ngf": 32, "ndf": 32, "steps": 4000, "batch_size": 64, "family": "dcgan",
                      "ema_decay": 0.995, "seed": 0},
 }
 COMMAND = "make checkpoints  (python -m ganlab.pretrained --all --out data/checkpoints)"
