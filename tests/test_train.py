@@ -210,3 +210,12 @@ def test_short_run_on_ring8_learns() -> None:
                                    log_every=100, progress=False)).fit()
     after = _nearest_mode_distance(model.sample(2500, seed=1), means)
     assert after < 0.5 * before, (before, after)
+
+
+def test_auto_precision_is_fp32_for_mlps_and_mixed_for_conv_nets() -> None:
+    from ganlab.device import autocast_dtype
+
+    mlp = Trainer(build("gan", *mlp_pair()), tiny_points(), TrainConfig(device="cpu", batch_size=32))
+    assert mlp.amp_dtype is None and not mlp.channels_last
+    conv = Trainer(build("dcgan", *dcgan_pair()), tiny_images(48), TrainConfig(device="cpu", batch_size=16))
+    assert conv.amp_dtype == autocast_dtype(torch.device("cpu"), "auto")

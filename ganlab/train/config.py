@@ -19,7 +19,8 @@ class TrainConfig:
         batch_size: real (and fake) samples per update.
         seed: seeds latent sampling, data order and torch's global RNG; same seed, same run.
         device: ``"auto"`` | ``"cpu"`` | ``"cuda"`` | ``"mps"``.
-        precision: ``"auto"`` (fp16 + GradScaler on CUDA, bf16 on CPUs with native bf16) |
+        precision: ``"auto"`` (conv nets: fp16 + GradScaler on CUDA, bf16 on CPUs with native
+            bf16; MLPs: fp32) |
             ``"fp32"`` | ``"bf16"`` | ``"fp16"``.
         channels_last: NHWC memory format for conv nets; ``None`` = on wherever autocast is on.
         compile: ``torch.compile`` G and D (first steps are slow while it compiles).
