@@ -86,9 +86,8 @@ def test_results_dir_not_writable_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_records_hold_provenance_and_no_home_paths(tmp_path: Path) -> None:
-    from tests.helpers import dcgan_pair
-
     from ganlab.models import build
+    from tests.helpers import dcgan_pair
 
     model = build("dcgan", *dcgan_pair())
     path = save_record(tmp_path, notebook="04_dcgan", run="dcgan", dataset="mnist5k", seed=3,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganlab.models import MODELS, build
-from ganlab.train import CheckpointError, NonFiniteLossError, Trainer, TrainConfig, latest_good
+from ganlab.train import CheckpointError, NonFiniteLossError, TrainConfig, Trainer, latest_good
 from ganlab.train.checkpoint import list_checkpoints
 from tests.helpers import dcgan_pair, mlp_pair, tiny_images, tiny_points
 
