@@ -1,0 +1,386 @@
+"""Comparison tables from run records: one table per dataset, exported as Markdown and CSV.
+
+Notebook 17 builds every table of the course from the JSON records that
+:func:`ganlab.experiment.train_run` writes (see :mod:`ganlab.results`). This module turns those
+records into numbers (mean and standard deviation over seeds, one row per notebook and run) and
+renders them with headers that name the extractor and N of every metric::
+
+    fid[mnist_cnn,N=1000]            ->  "FID (mnist_cnn, N=1000)"
+    precision[mnist_cnn,N=1000,k=3]  ->  "precision (mnist_cnn, N=1000, k=3)"
+
+Nothing here knows a particular metric's key: keys are parsed as ``name[arg,arg,...]`` (a lenient
+counterpart of :func:`ganlab.metrics.keys.parse_metric_key` that accepts any key), ordered
+by :data:`METRIC_ORDER` (unknown names last, alphabetically) and non-numeric values (lists such
+as per-mode counts) are ignored.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import platform
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ganlab.io import atomic_write_text
+
+__all__ = [
+    "METRIC_ORDER",
+    "TIME_KEY",
+    "split_metric_key",
+    "metric_label",
+    "find_metric",
+    "numeric_metrics",
+    "filter_records",
+    "missing_notebooks",
+    "format_cell",
+    "DatasetTable",
+    "dataset_table",
+    "dataset_tables",
+    "markdown_table",
+    "write_tables",
+    "machine_description",
+    "readme_markdown",
+]
+
+# Display order of metric names (the part of a key before "["); unknown names come after.
+METRIC_ORDER: tuple[str, ...] = (
+    "fid", "kid", "kid_std", "is", "is_std", "inception_score", "precision", "recall", "density",
+    "coverage", "classes_covered", "class_kl", "modes_covered", "mode_kl", "modes", "high_quality",
+    "reverse_kl", "psnr", "ssim",
+)
+_DISPLAY = {"fid": "FID", "kid": "KID", "kid_std": "KID std", "is": "IS", "is_std": "IS std",
+            "inception_score": "IS", "class_kl": "class KL", "classes_covered": "classes covered",
+            "high_quality": "high quality", "reverse_kl": "reverse KL", "modes": "modes",
+            "modes_covered": "modes covered", "mode_kl": "mode KL", "psnr": "PSNR", "ssim": "SSIM"}
+# Records keep the training time in ``wall_time``; tables show it under this column name.
+TIME_KEY = "train_time_s"
+_KEY_RE = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<args>[^\[\]]*)\]$")
+
+
+def split_metric_key(key: str) -> tuple[str, list[str]]:
+    """Split ``"fid[mnist_cnn,N=1000]"`` into ``("fid", ["mnist_cnn", "N=1000"])``.
+
+    A key without brackets gives ``(key, [])``.
+    """
+    m = _KEY_RE.match(key.strip())
+    if m is None:
+        return key.strip(), []
+    args = [a.strip() for a in m.group("args").split(",") if a.strip()]
+    return m.group("name").strip(), args
+
+
+def metric_label(key: str) -> str:
+    """Human header naming extractor and N: ``"FID (mnist_cnn, N=1000)"``."""
+    if key == TIME_KEY:
+        return "training time (s)"
+    name, args = split_metric_key(key)
+    shown = _DISPLAY.get(name, name)
+    return f"{shown} ({', '.join(args)})" if args else shown
+
+
+def find_metric(metrics: Mapping[str, Any] | Iterable[str], name: str) -> str | None:
+    """The first key of ``metrics`` whose metric name is ``name`` (``"fid"`` finds
+    ``"fid[mnist_cnn,N=1000]"``), or ``None``. Lets code read a metric without hard-coding
+    its extractor and N."""
+    for key in metrics:
+        if split_metric_key(key)[0] == name:
+            return key
+    return None
+
+
+def _order(key: str) -> tuple[int, str]:
+    name = split_metric_key(key)[0]
+    rank = METRIC_ORDER.index(name) if name in METRIC_ORDER else len(METRIC_ORDER)
+    return rank, key
+
+
+def _number(value: Any) -> float | None:
+    """A float for int/float/bool-free scalars (inf and NaN kept); None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def numeric_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The scalar entries of a record's ``metrics`` (drops lists, strings, ``step``...)."""
+    out = {}
+    for k, v in metrics.items():
+        if k in ("step", "wall_time"):
+            continue
+        num = _number(v)
+        if num is not None:
+            out[k] = num
+    return out
+
+
+def filter_records(records: Iterable[Mapping[str, Any]], *, profile: str | None = None,
+                   require_metrics: bool = True,
+                   require_family: bool = True) -> tuple[list[dict[str, Any]], list[str]]:
+    """Records usable for tables, and a list of reasons for the ones left out.
+
+    Args:
+        profile: keep only records whose ``config["profile"]`` is this profile (records without
+            a profile are kept). Quick and smoke numbers are never mixed in one table.
+        require_metrics: leave out records without any numeric final metric.
+        require_family: leave out records without a GAN family (``model["family"]``): numerical
+            checks and other runs that trained no generator (e.g. notebook 01's critics).
+    """
+    kept: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for r in records:
+        name = f"{r.get('notebook')}/{r.get('run')} (seed {r.get('seed')})"
+        rec_profile = (r.get("config") or {}).get("profile")
+        if profile is not None and rec_profile not in (None, profile):
+            skipped.append(f"{name}: profile {rec_profile!r}, not {profile!r}")
+            continue
+        if not r.get("dataset"):
+            skipped.append(f"{name}: no dataset")
+            continue
+        model = r.get("model")
+        if require_family and not (isinstance(model, Mapping) and model.get("family")):
+            skipped.append(f"{name}: no GAN family (not a generator training run)")
+            continue
+        if require_metrics and not numeric_metrics(r.get("metrics") or {}):
+            skipped.append(f"{name}: no final metrics (trained without an evaluator)")
+            continue
+        kept.append(dict(r))
+    return kept, skipped
+
+
+def missing_notebooks(records: Iterable[Mapping[str, Any]], expected: Sequence[str]) -> list[str]:
+    """The notebooks of ``expected`` that have no record among ``records`` (in ``expected``'s order)."""
+    have = {r.get("notebook") for r in records}
+    return [nb for nb in expected if nb not in have]
+
+
+def _fmt(value: float, digits: int) -> str:
+    """``digits`` significant digits, in fixed notation between 1e-3 and 1e6 (``1208``, not
+    ``1.21e+03``), otherwise ``g`` notation; whole numbers as integers (``10``, not ``10.0``)."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    if float(value).is_integer() and abs(value) < 1e6:  # counts (classes, modes) stay integers
+        return str(int(value))
+    magnitude = math.floor(math.log10(abs(value)))
+    if -3 <= magnitude < 6:
+        decimals = max(0, digits - 1 - magnitude)
+        return f"{round(value, decimals):.{decimals}f}"
+    return f"{value:.{digits}g}"
+
+
+def format_cell(mean: float, std: float, n: int, digits: int = 3) -> str:
+    """``"m ± s"`` (mean to ``digits``, std to 2 significant digits), ``"m"`` for one value,
+    ``"—"`` when missing, ``"inf"`` when a value is infinite."""
+    if n == 0 or mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "—"
+    if math.isinf(mean):
+        return "inf" if mean > 0 else "-inf"
+    if n == 1 or std is None or math.isnan(std):
+        return _fmt(mean, digits)
+    return f"{_fmt(mean, digits)} ± {_fmt(std, 2)}"
+
+
+@dataclass
+class DatasetTable:
+    """One dataset's comparison: a row per (notebook, run), a column per metric key.
+
+    Attributes:
+        dataset: dataset name of the records.
+        rows: ``[{"notebook", "run", "family", "seeds"}]`` in table order.
+        keys: metric keys (columns), display order, then :data:`TIME_KEY`.
+        mean, std: ``{key: [value per row]}``; NaN where a row lacks the metric; std is NaN
+            for a single seed (sample standard deviation, ddof=1, otherwise).
+        count: ``{key: [finite values per row]}``.
+    """
+
+    dataset: str
+    rows: list[dict[str, Any]]
+    keys: list[str]
+    mean: dict[str, list[float]] = field(default_factory=dict)
+    std: dict[str, list[float]] = field(default_factory=dict)
+    count: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def metric_keys(self) -> list[str]:
+        """The metric columns (without the training time)."""
+        return [k for k in self.keys if k != TIME_KEY]
+
+    @property
+    def display_keys(self) -> list[str]:
+        """The columns shown in Markdown: all keys except within-run spreads (``kid_std``,
+        ``is_std``: the spread over KID subsets / IS splits of one run, kept in the CSV)."""
+        return [k for k in self.keys if not split_metric_key(k)[0].endswith("_std")]
+
+    @property
+    def families(self) -> list[str]:
+        """Families present, in row order, without repeats."""
+        return list(dict.fromkeys(str(r["family"]) for r in self.rows))
+
+    def headers(self) -> list[str]:
+        """Display headers: model, family, notebook, seeds, then one per displayed key (extractor
+        and N named)."""
+        return ["model", "family", "notebook", "seeds", *[metric_label(k) for k in self.display_keys]]
+
+    def cells(self) -> list[list[str]]:
+        """Rows of display strings (``"m ± s"``)."""
+        out = []
+        for i, row in enumerate(self.rows):
+            vals = [format_cell(self.mean[k][i], self.std[k][i], self.count[k][i])
+                    for k in self.display_keys]
+            out.append([str(row["run"]), str(row["family"]), str(row["notebook"]),
+                        str(row["seeds"]), *vals])
+        return out
+
+    def frame(self) -> Any:
+        """A pandas DataFrame of display strings (for showing in a notebook)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.cells(), columns=self.headers())
+
+    def numeric_frame(self) -> Any:
+        """A pandas DataFrame of numbers: ``<key>`` (mean) and ``<key> std`` per metric."""
+        import pandas as pd
+
+        data: dict[str, list[Any]] = {c: [r[c] for r in self.rows]
+                                      for c in ("notebook", "run", "family", "seeds")}
+        for k in self.keys:
+            data[k] = self.mean[k]
+            data[f"{k} std"] = self.std[k]
+        return pd.DataFrame(data)
+
+    def to_markdown(self) -> str:
+        """GitHub-flavoured Markdown table."""
+        return markdown_table(self.headers(), self.cells())
+
+    def to_csv(self) -> str:
+        """CSV of :meth:`numeric_frame` (raw metric keys as headers, so extractor and N stay named)."""
+        buf = io.StringIO()
+        self.numeric_frame().to_csv(buf, index=False, float_format="%.10g")
+        return buf.getvalue()
+
+    def value(self, run: str, key: str, notebook: str | None = None) -> float:
+        """Mean of ``key`` for the row ``run`` (and ``notebook`` when given)."""
+        for i, row in enumerate(self.rows):
+            if row["run"] == run and (notebook is None or row["notebook"] == notebook):
+                return self.mean[key][i]
+        raise KeyError(f"no row {run!r} in the {self.dataset} table")
+
+
+def _mean_std(values: list[float]) -> tuple[float, float, int]:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    if not vals:
+        return math.nan, math.nan, 0
+    if any(math.isinf(v) for v in vals):
+        return (math.inf if any(v > 0 for v in vals if math.isinf(v)) else -math.inf), math.nan, len(vals)
+    mean = sum(vals) / len(vals)
+    if len(vals) == 1:
+        return mean, math.nan, 1
+    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
+    return mean, std, len(vals)
+
+
+def dataset_table(records: Iterable[Mapping[str, Any]], dataset: str) -> DatasetTable:
+    """The comparison table of ``dataset``: one row per (notebook, run), seeds aggregated.
+
+    Rows are ordered by notebook, then by the order the runs were recorded; columns are every
+    numeric metric key found in the dataset's records plus the training time.
+
+    Raises:
+        ValueError: no record for ``dataset`` (names the datasets that have records).
+    """
+    recs = [r for r in records if r.get("dataset") == dataset]
+    if not recs:
+        have = sorted({str(r.get("dataset")) for r in records})
+        raise ValueError(f"no records for dataset {dataset!r}; records exist for: {have or 'none'}")
+    recs.sort(key=lambda r: (str(r.get("notebook")), str(r.get("created", ""))))
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for r in recs:
+        groups.setdefault((str(r.get("notebook")), str(r.get("run"))), []).append(r)
+    keys = sorted({k for r in recs for k in numeric_metrics(r.get("metrics") or {})}, key=_order)
+    keys.append(TIME_KEY)
+    rows: list[dict[str, Any]] = []
+    table = DatasetTable(dataset, rows, keys, {k: [] for k in keys}, {k: [] for k in keys},
+                         {k: [] for k in keys})
+    for (notebook, run), group in groups.items():
+        model = group[0].get("model") or {}
+        family = model.get("family") if isinstance(model, Mapping) else None
+        rows.append({"notebook": notebook, "run": run, "family": family or "—",
+                     "seeds": len({g.get("seed") for g in group})})
+        for k in keys:
+            if k == TIME_KEY:
+                vals = [_number(g.get("wall_time")) for g in group]
+            else:
+                vals = [numeric_metrics(g.get("metrics") or {}).get(k) for g in group]
+            m, s, n = _mean_std([v for v in vals if v is not None])
+            table.mean[k].append(m)
+            table.std[k].append(s)
+            table.count[k].append(n)
+    return table
+
+
+def dataset_tables(records: Iterable[Mapping[str, Any]]) -> dict[str, DatasetTable]:
+    """One :class:`DatasetTable` per dataset found in ``records`` (sorted by dataset name)."""
+    recs = list(records)
+    names = sorted({str(r["dataset"]) for r in recs if r.get("dataset")})
+    return {name: dataset_table(recs, name) for name in names}
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 4) -> str:
+    """A GitHub Markdown table; the first ``left`` columns left-aligned, the others right-aligned
+    (``|`` in cells escaped)."""
+
+    def esc(x: Any) -> str:
+        return str(x).replace("|", "\\|").replace("\n", " ")
+
+    align = [":---" if i < left else "---:" for i in range(len(headers))]
+    lines = ["| " + " | ".join(esc(h) for h in headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(tables: Mapping[str, DatasetTable], out_dir: str | Path) -> list[Path]:
+    """Write ``<dataset>.md`` and ``<dataset>.csv`` for every table into ``out_dir`` (atomically)."""
+    out = Path(out_dir)
+    paths = []
+    for name, table in tables.items():
+        paths.append(atomic_write_text(out / f"{name}.md", f"### {name}\n\n{table.to_markdown()}"))
+        paths.append(atomic_write_text(out / f"{name}.csv", table.to_csv()))
+    return paths
+
+
+def machine_description(device: Any = None) -> str:
+    """``"Linux-6.1-x86_64 (x86_64), python 3.11.9, torch 2.4.1, device cpu (2 threads)"``."""
+    import torch
+
+    from ganlab.device import describe_device, pick_device
+
+    dev = pick_device(device if device is not None else "auto")
+    return (f"{platform.platform(terse=True)} ({platform.machine()}), python "
+            f"{platform.python_version()}, torch {torch.__version__}, device {describe_device(dev)}")
+
+
+def readme_markdown(tables: Mapping[str, DatasetTable], *, profile: str, device: Any = None,
+                    n_records: int | None = None, extra_sections: Mapping[str, str] | None = None,
+                    date: str | None = None) -> str:
+    """The Markdown block for the README: date, machine, one table per dataset, extra sections."""
+    stamp = date or time.strftime("%Y-%m-%d %H:%M %Z")
+    lines = [
+        "## Results (generated by notebook 17_comparison_tables)",
+        "",
+        f"Profile `{profile}`, generated {stamp} on {machine_description(device)}"
+        + (f", from {n_records} run records." if n_records is not None else "."),
+        "Each cell is the mean ± standard deviation over seeds (a single number: one seed). Every "
+        "metric header names its feature extractor and the number of generated samples N; compare "
+        "numbers only at equal extractor and N. Training times are wall-clock seconds on the "
+        "machine above (shared CPUs make them noisy).",
+        "",
+    ]
+    for name, table in tables.items():
+        lines += [f"### {name}", "", table.to_markdown()]
+    for title, body in (extra_sections or {}).items():
+        lines += [f"### {title}", "", body.rstrip("\n"), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
