@@ -150,3 +150,23 @@ def test_printed_paths_hide_the_home_folder(tmp_path: Path, monkeypatch) -> None
     assert display_path(tmp_path / "build" / "r") == "build/r"
     assert display_path(Path.home() / "proj" / "x") in ("~/proj/x", "proj/x")
     assert not display_path(Path.home() / "proj").startswith(str(Path.home()))
+
+
+def test_bad_user_images_and_names_are_clear_value_errors() -> None:
+    from ganlab.metrics import Evaluator, get_extractor
+    from ganlab.models import build
+    from tests.helpers import mlp_pair
+
+    ev = Evaluator("mnist5k", extractor="mnist_cnn", n=200, metrics=("fid",))
+    with pytest.raises(ValueError, match=r"images must be floats in \[-1, 1\]; got values in \[0, 255\]"):
+        ev.evaluate_images(torch.full((200, 1, 28, 28), 255.0).index_fill_(0, torch.tensor([0]), 0.0))
+    with pytest.raises(ValueError, match="NaN"):
+        ev.evaluate_images(torch.full((200, 1, 28, 28), float("nan")))
+    with pytest.raises(ValueError, match="unknown extractor 'vgg_face'; valid extractors: inception"):
+        get_extractor("vgg_face")
+    with pytest.raises(ValueError, match="g_loss 'wasserstein' is not known; accepted: nonsaturating, minimax"):
+        build("gan", *mlp_pair(), g_loss="wasserstein")
+    from ganlab.profiles import settings
+
+    with pytest.raises(ValueError, match="profile 'fast' is not known; accepted: smoke, quick, full"):
+        settings("fast")

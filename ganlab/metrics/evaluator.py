@@ -277,6 +277,12 @@ class Evaluator:
         x = x[: self.n]
         if not torch.isfinite(x).all():
             raise ValueError("the samples contain NaN or inf (did training diverge?)")
+        if x.dim() == 4:
+            lo, hi = float(x.min()), float(x.max())
+            if lo < -1.01 or hi > 1.01:
+                raise ValueError(
+                    f"images must be floats in [-1, 1]; got values in [{lo:.3g}, {hi:.3g}] "
+                    "(uint8 or [0, 255] images: use x / 127.5 - 1)")
         out = extract(self.extractor, x, self.batch_size, self.device)
         return self.evaluate_outputs(out)
 
