@@ -13,16 +13,14 @@ Colab) through ``imageio-ffmpeg``, whose wheel ships its own ffmpeg binary.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ganlab.io import atomic_write_bytes
+from ganlab.io import atomic_path, atomic_write_bytes
 
 __all__ = ["to_uint8_hwc", "upscale", "save_gif", "save_mp4", "save_video"]
 
@@ -187,11 +185,9 @@ def save_mp4(
         arr = arr[..., :3]
     arr = np.ascontiguousarray(arr)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.stem}.", suffix=".mp4")
-    os.close(fd)
-    try:
+    with atomic_path(p, suffix=".mp4") as tmp:
         writer = imageio_ffmpeg.write_frames(
-            tmp,
+            str(tmp),
             (arr.shape[2], arr.shape[1]),
             fps=fps,
             codec="libx264",
@@ -205,11 +201,6 @@ def save_mp4(
         for frame in arr:
             writer.send(frame)
         writer.close()
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     return p
 
 
