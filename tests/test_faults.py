@@ -170,3 +170,8 @@ def test_bad_user_images_and_names_are_clear_value_errors() -> None:
 
     with pytest.raises(ValueError, match="profile 'fast' is not known; accepted: smoke, quick, full"):
         settings("fast")
+
+
+def test_environment_yml_installs_the_package_with_dev_extras() -> None:
+    text = (ROOT / "environment.yml").read_text()
+    assert "- -e .[dev]" in text and "python>=3.10" in text
