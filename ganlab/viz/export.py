@@ -75,14 +75,21 @@ def upscale(frames: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(frames, factor, axis=-3), factor, axis=-2)
 
 
-def _frames(frames: torch.Tensor | np.ndarray) -> np.ndarray:
+def image_sequence(frames: torch.Tensor | np.ndarray, what: str = "frames") -> np.ndarray:
+    """``(T, H, W, C)`` uint8 from a sequence of images; ValueError naming ``what`` otherwise.
+
+    Accepts float ``(T, C, H, W)`` in [-1, 1] or uint8 ``(T, H, W, C)``, with T >= 1.
+    """
     arr = to_uint8_hwc(frames)
     if arr.ndim != 4 or arr.shape[0] < 1:
         raise ValueError(
-            f"frames must be a sequence (T, C, H, W) float or (T, H, W, C) uint8 with T >= 1, "
-            f"got shape {arr.shape}"
+            f"{what} must be a sequence (T, C, H, W) float in [-1, 1] or (T, H, W, C) uint8 "
+            f"with T >= 1, got shape {tuple(arr.shape)}"
         )
     return arr
+
+
+_frames = image_sequence
 
 
 def _check_fps(fps: float) -> float:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from ganlab.viz.export import to_uint8_hwc
+from ganlab.viz.export import image_sequence
 
 __all__ = ["interpolation_strip", "compare_strips", "default_labels"]
 
@@ -28,13 +28,7 @@ def default_labels(n: int) -> list[str]:
 
 
 def _as_strip(images: torch.Tensor | np.ndarray) -> np.ndarray:
-    arr = to_uint8_hwc(images)
-    if arr.ndim != 4 or arr.shape[0] < 1:
-        raise ValueError(
-            f"a strip needs images (T, C, H, W) float in [-1, 1] or (T, H, W, C) uint8, "
-            f"got shape {tuple(arr.shape)}"
-        )
-    return arr
+    return image_sequence(images, "a strip's images")
 
 
 def _draw(ax, arr: np.ndarray, labels: Sequence[str] | None, mark_endpoints: bool, gap: int) -> None:
