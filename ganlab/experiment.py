@@ -47,11 +47,22 @@ def final_metrics(history: History) -> dict[str, float]:
 
 def make_evaluator(session: Any, dataset: str | None = None, *, split: str = "test",
                    extractor: str | None = None, n: int | None = None, **kwargs: Any) -> Any:
-    """The profile's :class:`ganlab.metrics.Evaluator` (dataset, extractor and N from the settings)."""
+    """The profile's :class:`ganlab.metrics.Evaluator` (dataset, extractor and N from the settings).
+
+    ``dataset`` is a registry name (default: the profile's) or a loaded Dataset. A name is
+    loaded at the profile's ``image_size`` so the real images match the generator's output
+    (e.g. 64 x 64 in ``full``); a Dataset is used as given.
+    """
+    from ganlab.data import load
+    from ganlab.data.registry import entry
     from ganlab.metrics import Evaluator
 
     S = session.settings
-    return Evaluator(dataset or S.dataset, extractor=extractor or S.extractor, n=n or S.eval_n,
+    ref = dataset if dataset is not None else S.dataset
+    if isinstance(ref, str):
+        size = S.get("image_size") if entry(ref).kind == "image" else None
+        ref = load(ref, split=split, image_size=size, root=session.data_dir)
+    return Evaluator(ref, extractor=extractor or S.extractor, n=n or S.eval_n,
                      split=split, device=session.device,
                      cache_dir=Path(session.data_dir) / "metrics_cache", **kwargs)
 

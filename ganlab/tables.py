@@ -184,13 +184,31 @@ def format_cell(mean: float, std: float, n: int, digits: int = 3) -> str:
     return f"{_fmt(mean, digits)} ± {_fmt(std, 2)}"
 
 
+BUDGET_KEYS = ("params_g", "steps", "batch_size")
+BUDGET_HEADERS = ("G params", "steps × batch")
+
+
+def budget_cells(row: Mapping[str, Any]) -> list[str]:
+    """The budget columns of a table row: G parameters (e.g. ``"1.49M"``, ``"97k"``) and
+    ``"steps × batch"`` (e.g. ``"1500 × 64"``); ``"—"`` where the record lacks them."""
+    p = row.get("params_g")
+    params = "—" if not isinstance(p, int) else (f"{p / 1e6:.3g}M" if p >= 1e6 else
+                                                  f"{p / 1e3:.3g}k" if p >= 1e3 else str(p))
+    steps, batch = row.get("steps"), row.get("batch_size")
+    run = f"{steps} × {batch}" if isinstance(steps, int) and isinstance(batch, int) else "—"
+    return [params, run]
+
+
 @dataclass
 class DatasetTable:
     """One dataset's comparison: a row per (notebook, run), a column per metric key.
 
     Attributes:
         dataset: dataset name of the records.
-        rows: ``[{"notebook", "run", "family", "seeds"}]`` in table order.
+        rows: ``[{"notebook", "run", "family", "seeds", "params_g", "steps", "batch_size"}]`` in
+            table order; the last three are the training budget of the row's first record (None
+            when the record lacks it), shown so runs of different capacity are not mistaken for
+            a like-for-like comparison.
         keys: metric keys (columns), display order, then :data:`TIME_KEY`.
         mean, std: ``{key: [value per row]}``; NaN where a row lacks the metric; std is NaN
             for a single seed (sample standard deviation, ddof=1, otherwise).
@@ -221,9 +239,10 @@ class DatasetTable:
         return list(dict.fromkeys(str(r["family"]) for r in self.rows))
 
     def headers(self) -> list[str]:
-        """Display headers: model, family, notebook, seeds, then one per displayed key (extractor
-        and N named)."""
-        return ["model", "family", "notebook", "seeds", *[metric_label(k) for k in self.display_keys]]
+        """Display headers: model, family, notebook, seeds, the budget (G parameters, steps x
+        batch), then one per displayed key (extractor and N named)."""
+        return ["model", "family", "notebook", "seeds", *BUDGET_HEADERS,
+                *[metric_label(k) for k in self.display_keys]]
 
     def cells(self) -> list[list[str]]:
         """Rows of display strings (``"m ± s"``)."""
@@ -232,7 +251,7 @@ class DatasetTable:
             vals = [format_cell(self.mean[k][i], self.std[k][i], self.count[k][i])
                     for k in self.display_keys]
             out.append([str(row["run"]), str(row["family"]), str(row["notebook"]),
-                        str(row["seeds"]), *vals])
+                        str(row["seeds"]), *budget_cells(row), *vals])
         return out
 
     def frame(self) -> Any:
@@ -246,7 +265,7 @@ class DatasetTable:
         import pandas as pd
 
         data: dict[str, list[Any]] = {c: [r[c] for r in self.rows]
-                                      for c in ("notebook", "run", "family", "seeds")}
+                                      for c in ("notebook", "run", "family", "seeds", *BUDGET_KEYS)}
         for k in self.keys:
             data[k] = self.mean[k]
             data[f"{k} std"] = self.std[k]
@@ -308,8 +327,11 @@ def dataset_table(records: Iterable[Mapping[str, Any]], dataset: str) -> Dataset
     for (notebook, run), group in groups.items():
         model = group[0].get("model") or {}
         family = model.get("family") if isinstance(model, Mapping) else None
+        config = group[0].get("config") or {}
         rows.append({"notebook": notebook, "run": run, "family": family or "—",
-                     "seeds": len({g.get("seed") for g in group})})
+                     "seeds": len({g.get("seed") for g in group}),
+                     "params_g": model.get("params_g") if isinstance(model, Mapping) else None,
+                     "steps": config.get("steps"), "batch_size": config.get("batch_size")})
         for k in keys:
             if k == TIME_KEY:
                 vals = [_number(g.get("wall_time")) for g in group]

@@ -167,3 +167,21 @@ def test_metric_key_round_trip() -> None:
         parse_metric_key("FID")
     with pytest.raises(ValueError):
         metric_key("fid", "mnist,cnn", 10)
+
+
+def test_make_evaluator_loads_named_data_at_the_profiles_image_size(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from ganlab.experiment import make_evaluator
+    from ganlab.profiles import Settings
+
+    def session(**values):
+        return SimpleNamespace(settings=Settings("test", None, values), data_dir=tmp_path, device="cpu")
+
+    ev = make_evaluator(session(dataset="mnist5k", extractor="mnist_cnn", eval_n=50, image_size=32),
+                        metrics=("fid",))
+    assert ev.item_shape == (1, 32, 32)
+    # 2-D points have no image size: the profile's image_size is not passed on
+    ev = make_evaluator(session(dataset="ring8", extractor="points", eval_n=50, image_size=28),
+                        metrics=("fid",))
+    assert ev.item_shape == (2,)

@@ -75,6 +75,8 @@ def test_table_aggregates_seeds_and_orders_columns():
         _rec("07_wgan_gp", "wgan_gp", 0, {FID: 20.0}, family="wgan_gp", wall=90.0),
         _rec("02_toy", "gan", 0, {"modes[ring8,N=2500]": 7}, dataset="ring8", family="gan"),
     ]
+    recs[2]["model"]["params_g"] = 1_486_352
+    recs[2]["config"].update(steps=800, batch_size=32)
     t = dataset_table(recs, "mnist5k")
     assert t.keys == [FID, PREC, COV, TIME_KEY]  # FID first, unknown order kept, time last
     assert [r["run"] for r in t.rows] == ["dcgan", "wgan_gp"]
@@ -89,6 +91,11 @@ def test_table_aggregates_seeds_and_orders_columns():
     cells = t.cells()
     assert cells[0][headers.index("FID (mnist_cnn, N=1000)")] == "12 ± 2.8"
     assert cells[1][headers.index("precision (mnist_cnn, N=1000, k=3)")] == "—"
+    # the training budget is shown, so different capacities are not read as like for like
+    assert cells[1][headers.index("G params")] == "1.49M" and cells[0][headers.index("G params")] == "—"
+    assert cells[1][headers.index("steps × batch")] == "800 × 32"
+    steps = t.numeric_frame()["steps"].tolist()
+    assert math.isnan(steps[0]) and steps[1] == 800
     tables = dataset_tables(recs)
     assert list(tables) == ["mnist5k", "ring8"]
     assert tables["ring8"].metric_keys == ["modes[ring8,N=2500]"]
