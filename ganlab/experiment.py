@@ -10,15 +10,18 @@ a finished cell loads the result in seconds instead of training again — and a 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from torch import nn
 
 from ganlab.models.base import GANModel
 from ganlab.results import save_record
 from ganlab.train import History, TrainConfig, Trainer
 
-__all__ = ["RunResult", "train_run", "make_evaluator", "final_metrics"]
+__all__ = ["RunResult", "train_run", "train_on_datasets", "make_evaluator", "final_metrics"]
 
 
 @dataclass
@@ -111,3 +114,43 @@ def train_run(session: Any, name: str, model: GANModel, dataset: Any, *,
                            config={**cfg.as_dict(), "checkpoint_dir": None, "profile": S.profile},
                            history=history, metrics=metrics, device=session.device, extra=extra)
     return RunResult(name, model, history, metrics, path, trainer)
+
+
+def train_on_datasets(session: Any, family: str, names: Sequence[str],
+                      make_nets: Callable[[int], tuple[nn.Module, nn.Module]], *,
+                      image_size: int, fresh: bool = False, seed: int | None = None,
+                      **recipe: Any) -> dict[str, tuple[RunResult, dict[str, float]]]:
+    """Train one family on further datasets, as the model notebooks do in ``full``.
+
+    For each name: the train split (profile ``limit``) at ``image_size``, an evaluator on its test
+    split, a freshly seeded ``make_nets(channels)``, the untrained generator's metrics (the
+    baseline every claim is measured against, also stored in the record as
+    ``untrained_metrics``), then :func:`train_run` as run ``"<family>_<name>"``.
+
+    Args:
+        family: a ``ganlab.models`` name, e.g. ``"lsgan"``.
+        names: ``ganlab.data`` names (the profile's ``extra_datasets``); empty: nothing to do.
+        make_nets: ``channels -> (G, D)`` (1 for grey, 3 for RGB data).
+        recipe: recipe overrides passed to ``ganlab.models.build``.
+
+    Returns:
+        ``{name: (run, untrained_metrics)}`` in the order of ``names``.
+    """
+    import torch
+
+    from ganlab.data import load
+    from ganlab.models import build
+
+    S = session.settings
+    seed = session.seed if seed is None else seed
+    out: dict[str, tuple[RunResult, dict[str, float]]] = {}
+    for name in names:
+        train = load(name, split="train", image_size=image_size, limit=S.get("limit"), seed=seed)
+        evaluator = make_evaluator(session, load(name, split="test", image_size=image_size))
+        torch.manual_seed(seed)
+        model = build(family, *make_nets(train.info.channels), **recipe)
+        untrained = evaluator.evaluate(model.to(session.device).sampler(seed=seed + 1))
+        run = train_run(session, f"{family}_{name}", model, train, evaluator=evaluator, seed=seed,
+                        fresh=fresh, extra={"untrained_metrics": untrained})
+        out[name] = (run, untrained)
+    return out

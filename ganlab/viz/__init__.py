@@ -1,10 +1,19 @@
 """Figures: sample grids, curves, interpolation strips, GIF/MP4 export (never metrics)."""
 
+from ganlab.viz.classes import class_counts, plot_class_histogram
 from ganlab.viz.curves import plot_losses, plot_metric, smoothness
 from ganlab.viz.export import save_gif, save_mp4, save_video, to_uint8_hwc
-from ganlab.viz.grids import make_grid, scatter_2d, show_grid, show_grids
+from ganlab.viz.grids import (
+           make_grid,
+           pick_snapshots,
+           scatter_2d,
+           show_grid,
+           show_grids,
+           show_snapshots,
+)
 from ganlab.viz.strips import compare_strips, interpolation_strip
 
-__all__ = ["make_grid", "show_grid", "show_grids", "scatter_2d", "plot_losses", "plot_metric",
+__all__ = ["make_grid", "show_grid", "show_grids", "pick_snapshots", "show_snapshots", "scatter_2d",
+           "class_counts", "plot_class_histogram", "plot_losses", "plot_metric",
            "smoothness", "save_gif", "save_mp4", "save_video", "to_uint8_hwc",
            "interpolation_strip", "compare_strips"]

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["make_grid", "show_grid", "show_grids", "scatter_2d"]
+__all__ = ["make_grid", "show_grid", "show_grids", "pick_snapshots", "show_snapshots", "scatter_2d"]
 
 
 def _as_float01(images: Tensor) -> Tensor:
@@ -34,7 +34,7 @@ def show_grid(images: Tensor, title: str | None = None, nrow: int | None = None,
     """Draw a grid of images; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
-    grid = make_grid(images, nrow=nrow)
+    grid = make_grid(images, nrow=nrow).numpy()
     if ax is None:
         fig, ax = plt.subplots(figsize=(size, size))
     else:
@@ -64,6 +64,38 @@ def show_grids(grids: dict[str, Tensor], ncols: int | None = None, size: float =
         show_grid(images, title=label, ax=ax, nrow=nrow)
     fig.tight_layout()
     return fig
+
+
+def pick_snapshots(samples: list[tuple[int, Tensor]], k: int = 4) -> list[tuple[int, Tensor]]:
+    """``k`` snapshots spread evenly over training: always the first and the last.
+
+    Args:
+        samples: ``History.samples``, a list of ``(step, images)`` in step order.
+        k: how many to keep (>= 2); all of them when there are at most ``k``.
+    """
+    if not isinstance(k, int) or isinstance(k, bool) or k < 2:
+        raise ValueError(f"k={k!r}: pick at least 2 snapshots (the first and the last)")
+    if len(samples) <= k:
+        return list(samples)
+    idx = sorted({round(i * (len(samples) - 1) / (k - 1)) for i in range(k)})
+    return [samples[i] for i in idx]
+
+
+def show_snapshots(history: Any, k: int = 4, size: float = 3.2, nrow: int | None = None) -> Any:
+    """The fixed-noise sample grids of a run at ``k`` steps spread over training, side by side.
+
+    Args:
+        history: a ``ganlab.train.History`` (or anything with ``.samples``: ``[(step, uint8
+            (n, C, H, W))]``).
+        k: snapshots to show, first and last included.
+
+    Returns the figure; ``ValueError`` when the run kept no samples.
+    """
+    samples = getattr(history, "samples", None)
+    if not samples:
+        raise ValueError("the history holds no sample grids (was sample_every 0 and the run not finished?)")
+    return show_grids({f"step {step}": grid for step, grid in pick_snapshots(samples, k)},
+                      size=size, nrow=nrow)
 
 
 def scatter_2d(points: Tensor, means: Tensor | None = None, ax: Any = None, title: str | None = None,
