@@ -12,11 +12,12 @@ NOTEBOOKS   ?=
 PYTEST_ARGS ?=
 STAMP       := $(VENV)/.installed
 
-.PHONY: setup test run-all smoke lint clean bench extractors checkpoints stamp help
+.PHONY: setup test run-all readme-results smoke lint clean bench extractors checkpoints stamp help
 
 help:
 	@echo "make setup        create .venv and install ganlab with its dev extras"
 	@echo "make run-all      run every notebook (PROFILE=$(PROFILE)) into build/notebooks/<profile>/"
+	@echo "make readme-results  paste the last run-all's summary and tables into README.md"
 	@echo "make test         run the whole test suite"
 	@echo "make smoke        run every notebook with PROFILE=smoke"
 	@echo "make lint         ruff + notebook storage checks"
@@ -40,6 +41,9 @@ test: setup
 run-all: setup
 	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m ganlab.run_notebooks --profile $(PROFILE) --device $(DEVICE) \
 		--data-dir $(DATA_DIR) --results-dir $(RESULTS_DIR) $(NOTEBOOKS)
+
+readme-results: setup
+	$(PY) tools/readme_results.py --profile $(PROFILE)
 
 smoke:
 	$(MAKE) run-all PROFILE=smoke

@@ -78,10 +78,28 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else the platform's), e.g.
+    ``'AMD EPYC 9B14'``; ``'unknown CPU'`` when neither says."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def describe_device(device: torch.device) -> str:
-    """Human-readable device name, e.g. ``'cuda (Tesla T4)'`` or ``'cpu (2 threads)'``."""
+    """Human-readable device name, e.g. ``'cuda (Tesla T4)'`` or
+    ``'cpu (AMD EPYC 9B14, 2 cores, native bf16, 2 threads)'``."""
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
+        bf16 = ", native bf16" if cpu_supports_bf16() else ""
+        return f"cpu ({cpu_model()}, {os.cpu_count()} cores{bf16}, {torch.get_num_threads()} threads)"
     return device.type

@@ -219,3 +219,17 @@ def test_auto_precision_is_fp32_for_mlps_and_mixed_for_conv_nets() -> None:
     assert mlp.amp_dtype is None and not mlp.channels_last
     conv = Trainer(build("dcgan", *dcgan_pair()), tiny_images(48), TrainConfig(device="cpu", batch_size=16))
     assert conv.amp_dtype == autocast_dtype(torch.device("cpu"), "auto")
+
+
+def test_describe_device_names_the_cpu_and_its_threads() -> None:
+    from ganlab.device import cpu_model, describe_device
+
+    text = describe_device(torch.device("cpu"))
+    assert cpu_model() in text and f"{torch.get_num_threads()} threads" in text
+    import os
+
+    if not os.path.exists("/proc/cpuinfo"):
+        pytest.skip("no /proc/cpuinfo on this system")
+    with open("/proc/cpuinfo") as fh:  # Linux, as in CI: the model name is read from here
+        names = [ln.split(":", 1)[1].strip() for ln in fh if ln.lower().startswith("model name")]
+    assert names and " ".join(names[0].split()) == cpu_model()
