@@ -1,4 +1,4 @@
-"""Run records (one JSON file per training run) and the comparison tables built from them.
+"""Run records: one JSON file per training run (``ganlab.tables`` builds notebook 17's tables from them).
 
 A record holds everything needed to compare and reproduce a run: notebook, run name, dataset,
 family and recipe, config, seed, losses and evaluations over training, final metrics (keys
@@ -9,18 +9,16 @@ of python / torch / ganlab and the git commit. Notebook 17 builds its tables onl
 from __future__ import annotations
 
 import json
-import math
 import platform
 import subprocess
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ganlab.io import atomic_write_json, ensure_writable_dir
 
-__all__ = ["save_record", "load_records", "records_frame", "comparison_table", "environment",
-           "format_mean_std", "RECORD_SCHEMA"]
+__all__ = ["save_record", "load_records", "environment", "RECORD_SCHEMA"]
 
 RECORD_SCHEMA = 1
 
@@ -116,59 +114,3 @@ def load_records(results_dir: str | Path, notebook: str | None = None) -> list[d
         if notebook is None or rec.get("notebook") == notebook:
             out.append(rec)
     return sorted(out, key=lambda r: r.get("created", ""))
-
-
-def records_frame(records: Iterable[Mapping[str, Any]]) -> Any:
-    """One row per record: notebook, run, dataset, family, seed, wall_time, and every final metric."""
-    import pandas as pd
-
-    rows = []
-    for r in records:
-        model = r.get("model") or {}
-        row = {"notebook": r.get("notebook"), "run": r.get("run"), "dataset": r.get("dataset"),
-               "family": model.get("family") if isinstance(model, Mapping) else None,
-               "seed": r.get("seed"), "train_time_s": r.get("wall_time")}
-        row.update(r.get("metrics", {}))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def format_mean_std(values: Iterable[float], digits: int = 3) -> str:
-    """``"m ± s"`` over finite values (``"m"`` for one value, ``"—"`` for none)."""
-    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    if not vals:
-        return "—"
-    mean = sum(vals) / len(vals)
-    if len(vals) == 1:
-        return f"{mean:.{digits}g}"
-    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
-    return f"{mean:.{digits}g} ± {std:.2g}"
-
-
-def comparison_table(records: Iterable[Mapping[str, Any]], dataset: str,
-                     metrics: list[str] | None = None, by: tuple[str, ...] = ("run",)) -> Any:
-    """Table for one dataset: a row per run (mean ± std over seeds), a column per metric key.
-
-    Column headers are the metric keys themselves, so each names its extractor and N.
-
-    Raises:
-        ValueError: no record for ``dataset`` (lists the datasets that have records).
-    """
-    import pandas as pd
-
-    frame = records_frame(records)
-    if frame.empty or dataset not in set(frame["dataset"]):
-        have = sorted(set(frame["dataset"])) if not frame.empty else []
-        raise ValueError(f"no records for dataset {dataset!r}; records exist for: {have or 'none'}")
-    sub = frame[frame["dataset"] == dataset]
-    fixed = {"notebook", "run", "dataset", "family", "seed"}
-    cols = metrics or [c for c in sub.columns if c not in fixed and sub[c].notna().any()]
-    rows = []
-    for key, group in sub.groupby(list(by), sort=False):
-        row: dict[str, Any] = dict(zip(by, key if isinstance(key, tuple) else (key,)))
-        row["family"] = group["family"].iloc[0]
-        row["seeds"] = len(group)
-        for c in cols:
-            row[c] = format_mean_std(group[c]) if c in group else "—"
-        rows.append(row)
-    return pd.DataFrame(rows)
