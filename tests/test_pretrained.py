@@ -1,0 +1,90 @@
+"""ganlab.pretrained: the shipped generators are verified, learned, and rebuilt when missing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+import ganlab.pretrained as pretrained
+from ganlab.data import load
+from ganlab.metrics import extract, frechet_distance, get_extractor
+from ganlab.pretrained import PretrainedError, load_generator, load_or_train
+from ganlab.viz import class_counts
+
+
+@pytest.fixture
+def shipped_copy(tmp_path: Path) -> Path:
+    folder = pretrained.shipped_dir()
+    assert folder is not None, "data/checkpoints/manifest.json is missing from the checkout"
+    copy = tmp_path / "checkpoints"
+    copy.mkdir()
+    for f in folder.iterdir():
+        if f.is_file():
+            shutil.copy2(f, copy / f.name)
+    return copy
+
+
+def test_shipped_mnist_generator_draws_every_digit_close_to_the_data() -> None:
+    G = load_generator("dcgan_mnist5k")
+    assert not G.training
+    with torch.no_grad():
+        x = G(torch.randn(1000, G.nz, generator=torch.Generator().manual_seed(0)))
+    assert x.shape == (1000, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    ext = get_extractor("mnist_cnn", device="cpu")
+    counts = class_counts(ext, x)
+    assert (counts > 0).all(), f"digit classes missing: {counts.tolist()}"
+    assert counts.max() < 3 * counts.float().mean(), f"one digit dominates: {counts.tolist()}"
+    test = load("mnist5k", split="test")
+    real = extract(ext, test.get(torch.arange(len(test)), device="cpu")[0])["features"]
+    fid = frechet_distance(real, extract(ext, x)["features"])
+    # notebook 17 measures ~111 at N=1000 against the train split; untrained generators score ~945
+    assert fid < 200, fid
+
+
+def test_a_changed_or_missing_checkpoint_is_refused(shipped_copy: Path) -> None:
+    pt = shipped_copy / "dcgan_mnist5k.pt"
+    data = bytearray(pt.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    pt.write_bytes(bytes(data))
+    with pytest.raises(PretrainedError, match="sha256"):
+        load_generator("dcgan_mnist5k", shipped_copy)
+    pt.unlink()
+    with pytest.raises(PretrainedError, match="missing"):
+        load_generator("dcgan_mnist5k", shipped_copy)
+    with pytest.raises(ValueError, match="dcgan_mnist5k"):
+        load_generator("stylegan_ffhq", shipped_copy)
+
+
+def test_a_checkpoint_of_another_architecture_is_refused(shipped_copy: Path) -> None:
+    from ganlab.io import atomic_torch_save
+    from ganlab.nets import DCGANGenerator
+
+    wrong = DCGANGenerator(nz=64, image_size=28, channels=1, ngf=16)  # half the width
+    digest = atomic_torch_save(shipped_copy / "dcgan_mnist5k.pt", {"generator": wrong.state_dict()})
+    manifest = json.loads((shipped_copy / "manifest.json").read_text())
+    manifest["dcgan_mnist5k"]["sha256"] = digest
+    (shipped_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PretrainedError, match="does not fit"):
+        load_generator("dcgan_mnist5k", shipped_copy)
+
+
+def test_load_or_train_trains_once_then_reloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(pretrained, "shipped_dir", lambda: None)
+    monkeypatch.setattr(pretrained, "_download", lambda name, dest: False)  # offline
+    session = SimpleNamespace(device=torch.device("cpu"), checkpoint_root=tmp_path,
+                              settings={"pretrain_steps": 3})
+    G = load_or_train("dcgan_mnist5k", session)
+    assert "training one now (3 steps" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "pretrained" / "manifest.json").read_text())
+    assert manifest["dcgan_mnist5k"]["steps"] == 3
+    again = load_or_train("dcgan_mnist5k", session)
+    assert "Loaded dcgan_mnist5k (cached)" in capsys.readouterr().out
+    z = torch.randn(4, G.nz)
+    with torch.no_grad():
+        assert torch.equal(G(z), again(z))
