@@ -29,19 +29,24 @@ def shipped_copy(tmp_path: Path) -> Path:
     return copy
 
 
-def test_shipped_mnist_generator_draws_every_digit_close_to_the_data() -> None:
-    G = load_generator("dcgan_mnist5k")
+def _draw_and_score(name: str, extractor: str, dataset: str, image_size: int):
+    """1,000 samples of shipped generator ``name``, their class counts, and their FID against
+    1,000 real test images at the generator's size."""
+    G = load_generator(name)
     assert not G.training
     with torch.no_grad():
         x = G(torch.randn(1000, G.nz, generator=torch.Generator().manual_seed(0)))
+    ext = get_extractor(extractor, device="cpu")
+    test = load(dataset, split="test", image_size=image_size)
+    real = extract(ext, test.get(torch.arange(1000), device="cpu")[0])["features"]
+    return x, class_counts(ext, x), frechet_distance(real, extract(ext, x)["features"])
+
+
+def test_shipped_mnist_generator_draws_every_digit_close_to_the_data() -> None:
+    x, counts, fid = _draw_and_score("dcgan_mnist5k", "mnist_cnn", "mnist5k", 28)
     assert x.shape == (1000, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
-    ext = get_extractor("mnist_cnn", device="cpu")
-    counts = class_counts(ext, x)
     assert (counts > 0).all(), f"digit classes missing: {counts.tolist()}"
     assert counts.max() < 3 * counts.float().mean(), f"one digit dominates: {counts.tolist()}"
-    test = load("mnist5k", split="test")
-    real = extract(ext, test.get(torch.arange(len(test)), device="cpu")[0])["features"]
-    fid = frechet_distance(real, extract(ext, x)["features"])
     # notebook 17 measures ~111 at N=1000 against the train split; untrained generators score ~945
     assert fid < 200, fid
 
@@ -91,15 +96,8 @@ def test_load_or_train_trains_once_then_reloads(tmp_path: Path, monkeypatch: pyt
 
 
 def test_shipped_shapes_generator_draws_all_three_shapes() -> None:
-    G = load_generator("dcgan_shapes")
-    with torch.no_grad():
-        x = G(torch.randn(1000, G.nz, generator=torch.Generator().manual_seed(0)))
+    x, counts, fid = _draw_and_score("dcgan_shapes", "shapes_cnn", "shapes", 32)
     assert x.shape == (1000, 3, 32, 32)
-    ext = get_extractor("shapes_cnn", device="cpu")
-    counts = class_counts(ext, x)
     assert (counts >= 150).all(), f"a shape class is rare or missing: {counts.tolist()}"
-    test = load("shapes", split="test", image_size=32)
-    real = extract(ext, test.get(torch.arange(1000), device="cpu")[0])["features"]
-    fid = frechet_distance(real, extract(ext, x)["features"])
     # measured 415 with the spectral-norm LSGAN recipe; the batch-norm DCGAN it replaced scored 1,284
     assert fid < 800, fid
