@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -16,7 +17,15 @@ from ganlab import data
 from ganlab.data import Dataset, DatasetUnavailableError, load
 from ganlab.data.mixtures import GRID25_STD, RING8_STD
 from ganlab.data.shapes import _BACKGROUND, COLOURS, FACTOR_SIZES
-from ganlab.data.transforms import convert_channels, make_generator, resize_u8, stratified_order
+from ganlab.data.transforms import (
+    convert_channels,
+    make_generator,
+    resize_u8,
+    stratified_order,
+    to_float,
+    to_uint8,
+    to_unit,
+)
 
 OFFLINE = ["mnist5k", "digits", "shapes", "ring8", "grid25"]
 ONLINE = ["mnist", "fashion_mnist", "cifar10", "celeba64", "lsun_bedroom64", "image_folder"]
@@ -186,6 +195,32 @@ def test_channel_and_size_conversion(mnist5k: Dataset) -> None:
     assert resize_u8(torch.zeros(1, 3, 10, 14, dtype=torch.uint8), 5).shape == (1, 3, 5, 5)
     small = load("mnist5k", image_size=14, limit=4)
     assert small.images.shape == (4, 1, 14, 14) and small.info.size == 14
+
+
+def test_to_uint8_inverts_to_float_and_clips() -> None:
+    u8 = torch.arange(256, dtype=torch.uint8).view(1, 1, 16, 16)
+    assert torch.equal(to_uint8(to_float(u8)), u8)
+    out = to_uint8(torch.tensor([[-3.0, 3.0], [float("-inf"), float("inf")]]))
+    assert out.dtype == torch.uint8 and out.device.type == "cpu" and out.tolist() == [[0, 255], [0, 255]]
+    # halves round to even, as torch.round and np.rint do: (x + 1) * 127.5 = 0.5 -> 0, 1.5 -> 2
+    halves = torch.tensor([0.5, 1.5, 2.5]) / 127.5 - 1
+    assert to_uint8(halves).tolist() == [round(float((h + 1) * 127.5)) for h in halves]
+    assert to_uint8(torch.zeros(2, 3, 4, 5, dtype=torch.float64)).shape == (2, 3, 4, 5)
+
+
+def test_to_uint8_matches_the_formulas_it_replaced() -> None:
+    x = torch.randn(64, 3, 8, 8, generator=torch.Generator().manual_seed(0)) * 0.7
+    numpy_rint = np.clip(np.rint((x.numpy() + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    assert np.array_equal(to_uint8(x).numpy(), numpy_rint)
+    assert torch.equal(to_uint8(x), ((x.clamp(-1.0, 1.0) + 1.0) * 127.5).round_().to(torch.uint8))
+
+
+def test_to_unit_maps_both_stored_and_model_images_to_0_1() -> None:
+    u8 = torch.tensor([0, 51, 255], dtype=torch.uint8)
+    assert torch.equal(to_unit(u8), torch.tensor([0.0, 0.2, 1.0]))
+    x = torch.tensor([-2.0, -1.0, 0.0, 1.0, 2.0], requires_grad=True)
+    y = to_unit(x)
+    assert y.tolist() == [0.0, 0.0, 0.5, 1.0, 1.0] and not y.requires_grad and y.dtype == torch.float32
 
 
 # --------------------------------------------------------------------------- batching

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganlab.data import load, to_float
+from ganlab.data import load
+from ganlab.data.transforms import to_uint8
 from ganlab.io import sha256_file
 from ganlab.metrics import (
     EXTRACTORS,
     INCEPTION_WEIGHTS_FILES,
     InceptionWeightsUnavailable,
     get_extractor,
-    images_to_uint8,
     read_manifest,
 )
 from ganlab.metrics.shipped import WEIGHTS_DIR
@@ -113,12 +113,6 @@ def test_corrupted_weights_fail_sha256_check(tmp_path: Path) -> None:
         get_extractor("shapes_cnn", weights_dir=tmp_path / "empty")
 
 
-def test_images_to_uint8_inverts_the_data_scaling() -> None:
-    u8 = torch.arange(256, dtype=torch.uint8).view(1, 1, 16, 16)
-    assert torch.equal(images_to_uint8(to_float(u8)), u8)
-    assert images_to_uint8(torch.tensor([-3.0, 3.0])).tolist() == [0, 255]
-
-
 def test_points_extractor_is_identity() -> None:
     ext = get_extractor("points")
     x = torch.randn(5, 2)
@@ -187,11 +181,11 @@ def test_inception_loads_hand_placed_weights(
     assert torch.allclose(out["probs"].sum(1), torch.ones(1), atol=1e-5)
     # the network gets uint8 RGB in [0, 255] (grey repeated), resized inside to 299 x 299
     assert seen["input"].dtype == torch.uint8 and seen["input"].shape == (1, 3, 28, 28)
-    assert torch.equal(seen["input"][:, :1], images_to_uint8(x))
+    assert torch.equal(seen["input"][:, :1], to_uint8(x))
     assert torch.equal(seen["input"][:, 0], seen["input"][:, 2])
     assert seen["resized"].shape == (1, 3, 299, 299)
     rgb = torch.rand(2, 3, 32, 32) * 2 - 1
-    assert torch.equal(ext._check(rgb), images_to_uint8(rgb))  # RGB passes through unchanged
+    assert torch.equal(ext._check(rgb), to_uint8(rgb))  # RGB passes through unchanged
     with pytest.raises(ValueError, match="C in"):
         ext(torch.zeros(1, 2, 32, 32))
 

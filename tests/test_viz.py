@@ -10,6 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from ganlab.data import load  # noqa: E402
+from ganlab.data.transforms import to_uint8  # noqa: E402
 from ganlab.metrics import get_extractor  # noqa: E402
 from ganlab.viz import class_counts, pick_snapshots, plot_class_histogram, show_snapshots  # noqa: E402
 
@@ -46,7 +47,7 @@ def test_class_counts_match_the_labels_of_real_digits() -> None:
     assert counts.sum() == len(ds) and counts.shape == (10,)
     # the shipped classifier is 98.5 % accurate: per-class counts within a few of the truth
     assert (counts - truth).abs().max() <= 6
-    as_uint8 = ((images + 1) * 127.5).round().to(torch.uint8)  # grids as History stores them
+    as_uint8 = to_uint8(images)  # grids as History stores them
     assert (class_counts(ext, as_uint8) - counts).abs().sum() <= 4
     one_digit = images[labels == 3][:50]
     got = plot_class_histogram(ext, one_digit)

@@ -1,7 +1,10 @@
 """Tensor-level conversions shared by every loader: scaling, resizing, channels, subsets, seeds.
 
 All functions here work on stored images, i.e. ``torch.uint8`` tensors of shape ``(N, C, H, W)``
-with values 0..255, and never change the order of the images unless they say so.
+with values 0..255, and never change the order of the images unless they say so. The three
+scalings between stored and model-facing images live here and nowhere else: :func:`to_float`
+(uint8 -> ``[-1, 1]``), :func:`to_uint8` (``[-1, 1]`` -> uint8) and :func:`to_unit` (either ->
+float ``[0, 1]`` for plotting).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import torch.nn.functional as F
 
 __all__ = [
     "to_float",
+    "to_uint8",
+    "to_unit",
     "resize_u8",
     "convert_channels",
     "convert_images",
@@ -27,6 +32,26 @@ _CHUNK = 4096  # images per interpolate call: bounds the float32 working memory
 def to_float(u8: torch.Tensor) -> torch.Tensor:
     """uint8 images (any shape) -> float32 in ``[-1, 1]``: ``u8 / 127.5 - 1``, on ``u8``'s device."""
     return u8.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Float images in ``[-1, 1]`` (any shape) -> uint8 on the CPU: ``round((x + 1) * 127.5)``.
+
+    Computed in float32 (on ``images``' device, then moved); values outside ``[-1, 1]`` are
+    clipped, halves round to even (``torch.round``). The exact inverse of :func:`to_float`:
+    ``to_uint8(to_float(u8)) == u8``.
+    """
+    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
+def to_unit(images: torch.Tensor) -> torch.Tensor:
+    """Images -> float32 in ``[0, 1]`` on the CPU, for plotting (not quantised).
+
+    uint8 images map as ``u8 / 255``; float images in ``[-1, 1]`` as ``(x + 1) / 2``, clipped.
+    """
+    if images.dtype == torch.uint8:
+        return images.cpu().float() / 255.0
+    return ((images.detach().float().cpu() + 1) / 2).clamp(0, 1)
 
 
 def resize_u8(images: torch.Tensor, size: int) -> torch.Tensor:

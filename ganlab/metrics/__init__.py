@@ -26,7 +26,6 @@ from .extractors import (
     PointsExtractor,
     extract,
     get_extractor,
-    images_to_uint8,
 )
 from .frechet import feature_statistics, frechet_distance, frechet_distance_from_stats
 from .image_quality import psnr, ssim
@@ -53,7 +52,6 @@ __all__ = [
     "frechet_distance",
     "frechet_distance_from_stats",
     "get_extractor",
-    "images_to_uint8",
     "inception_score",
     "kernel_inception_distance",
     "kid_subset_indices",

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from ganlab.data.transforms import to_uint8
 from ganlab.device import pick_device
 from ganlab.io import safe_torch_load
 
@@ -46,7 +47,6 @@ __all__ = [
     "get_extractor",
     "load_classifier",
     "extract",
-    "images_to_uint8",
 ]
 
 EXTRACTORS = ("inception", "mnist_cnn", "shapes_cnn", "points")
@@ -69,14 +69,6 @@ INCEPTION_WEIGHTS_FILES = (
 
 class InceptionWeightsUnavailable(RuntimeError):
     """The Inception weights are not on disk and could not be downloaded."""
-
-
-def images_to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Float images in ``[-1, 1]`` -> uint8 ``[0, 255]`` as ``round((x + 1) * 127.5)``.
-
-    Exact inverse of the data contract ``x = u8 / 127.5 - 1``; values outside [-1, 1] are clipped.
-    """
-    return ((x.clamp(-1.0, 1.0) + 1.0) * 127.5).round_().to(torch.uint8)
 
 
 class FeatureExtractor(nn.Module):
@@ -223,7 +215,7 @@ class InceptionExtractor(FeatureExtractor):
     """Standard FID InceptionV3 (torch-fidelity's TF-1.x-exact port), pool3 features ``(N, 2048)``.
 
     Input: float images ``(N, C, H, W)`` in ``[-1, 1]``, C in {1, 3}, any H, W. They are converted
-    to uint8 with :func:`images_to_uint8` (grey repeated to RGB); torch-fidelity then resizes to
+    to uint8 with :func:`ganlab.data.transforms.to_uint8` (grey repeated to RGB); torch-fidelity then resizes to
     299x299 with TensorFlow-1.x bilinear interpolation and normalises ``(u8 - 128) / 128``, as
     the original FID code does. ``outputs()["probs"]`` is the softmax of the unbiased logits
     (the IS convention of torch-fidelity and torchmetrics).
@@ -263,7 +255,7 @@ class InceptionExtractor(FeatureExtractor):
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] not in (1, 3) or not x.is_floating_point():
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"inception: expected float images (N, C, H, W) in [-1, 1] with C in (1, 3), got {shape}")
-        u8 = images_to_uint8(x)
+        u8 = to_uint8(x).to(x.device)
         return u8.expand(-1, 3, -1, -1) if u8.shape[1] == 1 else u8
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganlab.data.transforms import to_float
+
 __all__ = ["class_counts", "plot_class_histogram"]
 
 
@@ -35,7 +37,7 @@ def class_counts(extractor: Any, images: Tensor, batch_size: int = 500) -> Tenso
     for chunk in images.split(batch_size):
         chunk = chunk.to(device)
         if chunk.dtype == torch.uint8:  # stored grids: [0, 255] -> the extractor's [-1, 1]
-            chunk = chunk.float() / 127.5 - 1.0
+            chunk = to_float(chunk)
         labels.append(extractor.predict(chunk.float()).cpu())
     return torch.bincount(torch.cat(labels), minlength=n_classes)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganlab.data.transforms import to_uint8
 from ganlab.io import atomic_path, atomic_write_bytes
 
 __all__ = ["to_uint8_hwc", "upscale", "save_gif", "save_mp4", "save_video"]
@@ -62,7 +63,7 @@ def to_uint8_hwc(images: torch.Tensor | np.ndarray) -> np.ndarray:
         )
     if not np.isfinite(arr).all():
         raise ValueError("images contain NaN or infinite values; cannot convert to pixels")
-    u8 = np.clip(np.rint((arr + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    u8 = to_uint8(torch.from_numpy(arr)).numpy()
     return np.ascontiguousarray(np.moveaxis(u8, -3, -1))
 
 

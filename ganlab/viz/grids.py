@@ -5,16 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
 from torch import Tensor
 
+from ganlab.data.transforms import to_unit
+
 __all__ = ["make_grid", "show_grid", "show_grids", "pick_snapshots", "show_snapshots", "scatter_2d"]
-
-
-def _as_float01(images: Tensor) -> Tensor:
-    if images.dtype == torch.uint8:
-        return images.float() / 255.0
-    return ((images.detach().float().cpu() + 1) / 2).clamp(0, 1)
 
 
 def make_grid(images: Tensor, nrow: int | None = None, padding: int = 2) -> Tensor:
@@ -23,7 +18,7 @@ def make_grid(images: Tensor, nrow: int | None = None, padding: int = 2) -> Tens
 
     if images.dim() != 4:
         raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(images.shape)}")
-    x = _as_float01(images.cpu())
+    x = to_unit(images)
     nrow = nrow or max(1, int(math.ceil(math.sqrt(x.shape[0]))))
     grid = tv_grid(x, nrow=nrow, padding=padding, pad_value=1.0)
     return grid.permute(1, 2, 0)
