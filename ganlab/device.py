@@ -1,18 +1,28 @@
-"""Device and precision choice, made once and overridable.
+"""Device and precision choice, made once and overridable; the one description of the machine.
 
 ``pick_device("auto")`` prefers ``cuda`` > ``mps`` > ``cpu``. :func:`autocast_dtype` says which
 mixed precision is safe on a device: fp16 (with a GradScaler) on CUDA, bf16 on CPUs whose
 instruction set supports it natively, none elsewhere.
+
+The machine and versions are described here and nowhere else: :func:`describe_device` (the
+device), :func:`environment` (a run record's ``environment``: versions, device, git commit),
+:func:`environment_report` (the notebooks' setup cell) and :func:`machine_description` (the
+README's results block).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
 
 import torch
 
-__all__ = ["pick_device", "autocast_dtype", "cpu_supports_bf16", "describe_device"]
+__all__ = ["pick_device", "autocast_dtype", "cpu_supports_bf16", "cpu_model", "describe_device",
+           "versions", "environment", "environment_report", "machine_description"]
 
 _VALID = ("auto", "cpu", "cuda", "mps")
 
@@ -82,8 +92,6 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo`` on Linux, else the platform's), e.g.
     ``'AMD EPYC 9B14'``; ``'unknown CPU'`` when neither says."""
-    import platform
-
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
@@ -103,3 +111,59 @@ def describe_device(device: torch.device) -> str:
         bf16 = ", native bf16" if cpu_supports_bf16() else ""
         return f"cpu ({cpu_model()}, {os.cpu_count()} cores{bf16}, {torch.get_num_threads()} threads)"
     return device.type
+
+
+def versions() -> dict[str, str]:
+    """``{"python": ..., "torch": ..., "ganlab": ...}`` version strings."""
+    import ganlab
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "ganlab": ganlab.__version__}
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5, check=True)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(device: Any = None) -> dict[str, Any]:
+    """Versions, device and git commit for a run record (no paths, no user names).
+
+    Keys: ``python``, ``torch``, ``ganlab``, ``git_commit``, ``machine``, ``cpu_threads``, and
+    with a ``device`` also ``device`` (its name) and, on CUDA, ``gpu``.
+    """
+    env: dict[str, Any] = {**versions(), "git_commit": _git_commit(),
+                           "machine": platform.machine(), "cpu_threads": torch.get_num_threads()}
+    if device is not None:
+        env["device"] = str(device)
+        if str(device).startswith("cuda") and torch.cuda.is_available():
+            env["gpu"] = torch.cuda.get_device_name(0)
+    return env
+
+
+def environment_report() -> str:
+    """One short paragraph on versions and device, printed by every notebook's setup cell."""
+    v = versions()
+    device = pick_device("auto")
+    lines = [
+        f"ganlab {v['ganlab']} | python {v['python']} | torch {v['torch']}",
+        f"device: {describe_device(device)}",
+    ]
+    if device.type == "cpu":
+        lines.append(
+            "note: no GPU in this runtime. The default 'quick' profile runs on a CPU; "
+            "the 'full' profile needs a GPU (on Colab: Runtime > Change runtime type > T4 GPU)."
+        )
+    return "\n".join(lines)
+
+
+def machine_description(device: Any = None) -> str:
+    """``"Linux-6.1-x86_64 (x86_64), python 3.11.9, torch 2.4.1, device cpu (2 threads)"``."""
+    v = versions()
+    dev = pick_device(device if device is not None else "auto")
+    return (f"{platform.platform(terse=True)} ({platform.machine()}), python "
+            f"{v['python']}, torch {v['torch']}, device {describe_device(dev)}")

@@ -9,44 +9,17 @@ of python / torch / ganlab and the git commit. Notebook 17 builds its tables onl
 from __future__ import annotations
 
 import json
-import platform
-import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ganlab.device import environment
 from ganlab.io import atomic_write_json, ensure_writable_dir
 
 __all__ = ["save_record", "load_records", "environment", "RECORD_SCHEMA"]
 
 RECORD_SCHEMA = 1
-
-
-def _git_commit() -> str | None:
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=5, check=True)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def environment(device: Any = None) -> dict[str, Any]:
-    """Versions, device and git commit for a record (no paths, no user names)."""
-    import torch
-
-    import ganlab
-
-    env = {"python": platform.python_version(), "torch": torch.__version__,
-           "ganlab": ganlab.__version__, "git_commit": _git_commit(),
-           "machine": platform.machine(), "cpu_threads": torch.get_num_threads()}
-    if device is not None:
-        env["device"] = str(device)
-        if str(device).startswith("cuda") and torch.cuda.is_available():
-            env["gpu"] = torch.cuda.get_device_name(0)
-    return env
 
 
 def _clean(value: Any) -> Any:
