@@ -29,7 +29,14 @@ import torch
 
 from .cache import cache_key, load_or_build
 from .downloads import fetch, kaggle_download, torchvision_download, unavailable
-from .imagefiles import GREY_MODES, IMAGE_EXTENSIONS, decode_images, fingerprint, list_images, probe
+from .imagefiles import (
+    GREY_MODES,
+    IMAGE_EXTENSIONS,
+    decode_images,
+    fingerprint,
+    list_images,
+    probe_images,
+)
 from .spec import Parts, Request
 
 __all__ = ["build_celeba64", "build_lsun_bedroom64", "build_image_folder", "CELEBA_CROP", "LSUN_TEST_EVERY"]
@@ -170,9 +177,15 @@ def build_image_folder(req: Request) -> Parts:
     key = cache_key("image_folder", "all", req.image_size, req.channels, tag=tag)
 
     def build() -> tuple[dict[str, torch.Tensor], dict[str, object]]:
+        # A file that cannot be read raises one ValueError listing every bad file of the folder
+        # (from decode_images, after it tried them all); nothing is cached then.
         size, ch = req.image_size, req.channels
         if size is None or ch is None:
-            heads = [probe(p) for p in paths]
+            probed, bad = probe_images(paths)
+            if bad:  # decode the rest too, so that truncated files are listed in the same error
+                rest = [p for p, h in zip(paths, probed) if h is not None]
+                decode_images(rest, 8, 1, desc="image_folder", known_bad=bad)
+            heads = [h for h in probed if h is not None]
             if size is None:
                 dims = sorted({(w, h) for w, h, _ in heads})
                 if len(dims) > 1 or dims[0][0] != dims[0][1]:
