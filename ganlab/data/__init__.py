@@ -18,6 +18,7 @@ loaders that need them.
 
 from __future__ import annotations
 
+from .batch import Batch
 from .dataset import Dataset, DatasetInfo
 from .errors import DatasetUnavailableError
 from .paths import default_root
@@ -32,6 +33,7 @@ __all__ = [
     "default_root",
     "Dataset",
     "DatasetInfo",
+    "Batch",
     "DatasetUnavailableError",
     "REGISTRY",
     "to_float",

@@ -2,18 +2,24 @@
 
 A :class:`Dataset` holds the whole set as tensors (uint8 images or float32 points), so memory is
 the uint8 size of the set and a batch is one index operation on the device where the tensors
-live. There are no ``DataLoader`` workers: shuffling is a CPU permutation from a generator seeded
-by ``(seed, epoch)``, scaling to ``[-1, 1]`` happens on the device.
+live. The trainer's path has no ``DataLoader`` workers: shuffling is a CPU permutation from a
+generator seeded by ``(seed, epoch)``, scaling to ``[-1, 1]`` happens on the device, and
+:meth:`Dataset.batch` hands out a :class:`~ganlab.data.Batch` (images + labels where the set
+has them). A :class:`Dataset` is also a ``torch.utils.data.Dataset`` (``len``, ``ds[i]``, an
+optional per-item ``transform`` such as a torchvision v2 transform), for a ``DataLoader`` or any
+code written for one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.utils.data
 
+from .batch import Batch
 from .transforms import make_generator, to_float
 
 __all__ = ["DatasetInfo", "Dataset"]
@@ -55,7 +61,7 @@ class DatasetInfo:
 
 
 @dataclass(eq=False)
-class Dataset:
+class Dataset(torch.utils.data.Dataset):
     """A whole data split held as tensors, with deterministic device-side batching.
 
     Attributes:
@@ -65,6 +71,8 @@ class Dataset:
         labels: int64 ``(N,)`` or ``None`` when the set has no labels.
         factors: name -> int64 ``(N,)`` generative factors (``shapes``), else empty.
         split: the split this is (``"train"``, ``"test"``, ...).
+        transform: optional ``f(x) -> x`` applied by ``ds[i]`` only (e.g. a torchvision v2
+            transform on a float ``(C, H, W)`` image in [-1, 1]); the trainer's batches skip it.
     """
 
     info: DatasetInfo
@@ -73,6 +81,7 @@ class Dataset:
     labels: torch.Tensor | None = None
     factors: dict[str, torch.Tensor] = field(default_factory=dict)
     split: str = "train"
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def __post_init__(self) -> None:
         if (self.images is None) == (self.points is None):
@@ -129,7 +138,27 @@ class Dataset:
             labels=None if self.labels is None else self.labels[index],
             factors={k: v[index] for k, v in self.factors.items()},
             split=self.split,
+            transform=self.transform,
         )
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        """Item ``i`` as ``(x, y)`` for a ``DataLoader``.
+
+        ``x`` is float32 ``(C, H, W)`` in [-1, 1] (or the raw point ``(2,)``), passed through
+        :attr:`transform` when set; ``y`` the int label, or -1 when the set has no labels.
+
+        Raises:
+            IndexError: ``i`` outside ``[-len, len)``.
+        """
+        n = len(self)
+        if isinstance(i, torch.Tensor):
+            i = int(i)
+        if not isinstance(i, int) or not -n <= i < n:
+            raise IndexError(f"index {i!r} is out of range for {self.info.name!r} [{self.split}] with {n} items")
+        x, y = self.get(i % n)
+        if self.transform is not None:
+            x = self.transform(x)
+        return x, (-1 if y is None else int(y))
 
     # ------------------------------------------------------------------ batching
     def epoch_order(self, epoch: int = 0, seed: int = 0) -> torch.Tensor:
@@ -164,6 +193,11 @@ class Dataset:
             x = raw.clone() if isinstance(idx, (int, slice)) and raw.device == self.device else raw
         y = None if self.labels is None else self.labels[idx].to(target, non_blocking=True)
         return x, y
+
+    def batch(self, idx: Index, device: str | torch.device | None = None) -> Batch:
+        """Items ``idx`` as a :class:`~ganlab.data.Batch` (``real`` and ``labels``; see :meth:`get`)."""
+        x, y = self.get(idx, device=device)
+        return Batch(real=x, labels=y)
 
     def n_batches(self, batch_size: int, drop_last: bool = True) -> int:
         """How many batches :meth:`batches` yields per epoch."""

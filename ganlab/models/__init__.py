@@ -1,7 +1,7 @@
-"""GAN families: one class each, differing only in their D and G steps (see ``base.GANModel``).
+"""GAN families: one class each (the contract: ``base.Family``; one G and one D: ``base.GANModel``).
 
-``build(name, G, D, **recipe)`` makes one by name; ``MODELS`` lists them. Adding a family is one
-file with a ``GANModel`` subclass and one line here.
+``build(name, *networks, **recipe)`` makes one by name; ``MODELS`` lists them. Adding a family is
+one file with a ``Family`` (or ``GANModel``) subclass and one line here.
 """
 
 from __future__ import annotations
@@ -10,20 +10,23 @@ from typing import Any
 
 from torch import nn
 
-from ganlab.models.base import GANModel, Recipe
+from ganlab.models.base import Family, GANModel, Phase, Recipe, Sampler, StepContext
 from ganlab.models.bce import DCGAN, VanillaGAN
+from ganlab.models.conditional import ConditionalGAN
+from ganlab.models.generation import generate_batched
 from ganlab.models.lsgan import LSGAN
 from ganlab.models.wgan import WGAN, WGANGP
 
-__all__ = ["GANModel", "Recipe", "MODELS", "build", "VanillaGAN", "DCGAN", "LSGAN", "WGAN", "WGANGP"]
+__all__ = ["Family", "GANModel", "Phase", "StepContext", "Sampler", "Recipe", "MODELS", "build",
+           "generate_batched", "VanillaGAN", "DCGAN", "LSGAN", "WGAN", "WGANGP", "ConditionalGAN"]
 
-MODELS: dict[str, type[GANModel]] = {
-    cls.family: cls for cls in (VanillaGAN, DCGAN, LSGAN, WGAN, WGANGP)
+MODELS: dict[str, type[Family]] = {
+    cls.family: cls for cls in (VanillaGAN, DCGAN, LSGAN, WGAN, WGANGP, ConditionalGAN)
 }
 
 
-def build(name: str, G: nn.Module, D: nn.Module, **recipe: Any) -> GANModel:
-    """The family ``name`` around generator ``G`` and discriminator/critic ``D``.
+def build(name: str, *networks: nn.Module, **recipe: Any) -> Family:
+    """The family ``name`` around its networks (``G, D`` for most families).
 
     Raises:
         ValueError: unknown family name (lists the accepted ones) or unknown recipe key.
@@ -32,4 +35,4 @@ def build(name: str, G: nn.Module, D: nn.Module, **recipe: Any) -> GANModel:
         cls = MODELS[name]
     except KeyError:
         raise ValueError(f"model {name!r} is not known; accepted: {', '.join(MODELS)}") from None
-    return cls(G, D, **recipe)
+    return cls(*networks, **recipe)

@@ -1,14 +1,30 @@
-"""The base of every GAN family: what differs between families is only their two losses.
+"""The contract every GAN family fulfils, and the base of the one-generator, one-D families.
 
-A family subclasses :class:`GANModel` and implements :meth:`GANModel.d_loss` and
-:meth:`GANModel.g_loss` (and, if it needs one, :meth:`GANModel.after_d_step`). Everything
-else — the loop, step ratios, precision, EMA, checkpoints, evaluation — lives in
-:mod:`ganlab.train` and is shared.
+A family (:class:`Family`) declares
+
+* its **networks** (any number: ``G``, ``D``, ``Q``, ``G_AB``, ``G_BA``, ``D_A``, ``D_B``, a frozen
+  feature network), which of them are **generators** (each gets an EMA copy when the run keeps
+  one), and its **optimiser groups** (``{"d": ("D",), "g": ("G",)}``, one optimiser per group);
+* its **phases**: the updates of one iteration, in order (``Phase("d", repeats=5)`` then
+  ``Phase("g")`` for WGAN), each training one group on a loss from :meth:`Family.phase_loss`;
+* how it **generates** (:meth:`Family.sample_inputs` draws the generator's inputs — z; z and a
+  label; codes; a source image — and :meth:`Family.generate` applies a generator to them);
+* any **state** that must survive a restart beyond weights and buffers (CycleGAN's pool of
+  fakes, ADA's probability) through ``nn.Module.get_extra_state`` / ``set_extra_state``, which
+  PyTorch puts in the ``state_dict`` and so in every checkpoint.
+
+D's output shape is the family's business (a logit per image, a patch map, a distribution):
+only the family's losses read it. :mod:`ganlab.train` runs the phases and does everything else
+(ratios, precision, EMA, logging, the NaN guard, checkpoints, exact resume) for every family.
+
+:class:`GANModel` is the family base for "noise in, image out, one D": a subclass only writes
+:meth:`GANModel.d_loss` and :meth:`GANModel.g_loss` (the teaching code the notebooks show).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -16,8 +32,9 @@ import torch
 from torch import Tensor, nn
 
 from ganlab.losses import instance_noise
+from ganlab.models.generation import generate_batched, module_device
 
-__all__ = ["Recipe", "GANModel"]
+__all__ = ["Recipe", "Phase", "StepContext", "Family", "GANModel", "Sampler"]
 
 _OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
@@ -27,8 +44,8 @@ class Recipe:
     """Optimisation recipe of a family; each family overrides only the keys that define it.
 
     Attributes:
-        lr_g, lr_d: learning rates of generator and discriminator/critic.
-        betas: Adam betas (ignored by RMSprop/SGD).
+        lr_g, lr_d: learning rates of the generator group(s) and the discriminator group(s).
+        betas: Adam betas (ignored by RMSprop; SGD uses ``betas[0]`` as momentum).
         optimizer: ``"adam"`` | ``"rmsprop"`` | ``"sgd"``.
         d_steps: discriminator (critic) updates per iteration (WGAN: 5).
         g_steps: generator updates per iteration (the vanilla-GAN report found k > 1 helps).
@@ -68,28 +85,112 @@ class Recipe:
         return d
 
 
-class GANModel(nn.Module):
-    """A generator, a discriminator (or critic) and the family's step definitions.
+@dataclass(frozen=True)
+class Phase:
+    """One kind of update within an iteration.
 
-    Subclasses set ``family`` and ``defaults`` (recipe overrides + ``extra`` keys) and implement
-    :meth:`d_loss` and :meth:`g_loss`.
+    Attributes:
+        group: the optimiser group it trains (a key of :attr:`Family.groups`); also the name
+            its loss is logged under.
+        repeats: updates of this kind per iteration (>= 1).
+        fresh_batch: draw a new real batch for every update; otherwise reuse the iteration's
+            latest batch (drawing one if the iteration has none yet).
+        freeze: networks whose parameters get no gradient during this phase (G's update needs
+            gradients *through* D, not *for* D's weights).
+    """
+
+    group: str
+    repeats: int = 1
+    fresh_batch: bool = True
+    freeze: tuple[str, ...] = ()
+
+
+@dataclass
+class StepContext:
+    """What :meth:`Family.phase_loss` gets besides the batch.
+
+    Attributes:
+        device: where the run trains.
+        generator: the run's latent RNG (checkpointed: draw every z / label / code from it).
+        batch_size: the configured batch size.
+        index: which update of the phase this is (0-based).
+        last: whether it is the phase's last update in this iteration.
+        cache: a dict shared by all phases of one iteration (e.g. fakes made in D's last update
+            and reused, with their graph, by G's first update); emptied at every iteration.
+    """
+
+    device: torch.device
+    generator: torch.Generator
+    batch_size: int
+    index: int = 0
+    last: bool = True
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+class Sampler:
+    """``sample_fn(k, **conditions)`` for the :class:`~ganlab.metrics.Evaluator`.
+
+    Seeded once; every call returns *new* samples, so N samples drawn in chunks are N distinct
+    samples, and the whole sequence is a pure function of the seed and the chunk sizes. For a
+    class-conditional family, :attr:`n_classes` is set and calls accept ``labels=(k,) int64``.
+    """
+
+    def __init__(self, model: Family, seed: int = 1234, use_ema: bool = True) -> None:
+        self.model = model
+        self.use_ema = use_ema
+        self.n_classes: int | None = model.n_classes
+        self.device = module_device(model.sampling_generator(use_ema))
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+
+    def __call__(self, k: int, **conditions: Any) -> Tensor:
+        inputs = self.model.sample_inputs(k, self.device, self.generator, **conditions)
+        return self.model.sample(inputs=inputs, use_ema=self.use_ema)
+
+
+class Family(nn.Module):
+    """Networks, optimiser groups, phases, generation and state of one GAN family.
+
+    Subclasses set ``family``, ``defaults`` (recipe overrides + ``extra`` keys), and when they
+    differ from one G and one D: ``generators``, ``groups``, :meth:`phases`. They implement
+    :meth:`phase_loss`, and :meth:`sample_inputs` / :meth:`generate` when G takes more than z.
 
     Args:
-        G: generator, ``(N, nz) -> (N, *out_shape)``.
-        D: discriminator/critic, ``(N, *out_shape) -> (N,)`` logits.
+        networks: name -> module; each becomes an attribute (``self.G``) and a ``state_dict``
+            prefix (``G.``).
         **overrides: recipe fields (``lr_g``, ``d_steps``...) or family extras (``clip``...).
+
+    Raises:
+        ValueError: unknown setting, a group naming a missing network, or a bad recipe value.
     """
 
     family: ClassVar[str] = "base"
     defaults: ClassVar[dict[str, Any]] = {}
+    #: networks that generate; each gets ``<name>_ema`` when EMA is on. The first one samples.
+    generators: ClassVar[tuple[str, ...]] = ("G",)
+    #: optimiser group -> networks it trains.
+    groups: ClassVar[dict[str, tuple[str, ...]]] = {"d": ("D",), "g": ("G",)}
+    #: optimiser group -> recipe field holding its learning rate.
+    group_lr: ClassVar[dict[str, str]] = {"d": "lr_d", "g": "lr_g"}
 
-    def __init__(self, G: nn.Module, D: nn.Module, **overrides: Any) -> None:
+    def __init__(self, networks: Mapping[str, nn.Module], **overrides: Any) -> None:
         super().__init__()
-        if not hasattr(G, "nz"):
-            raise ValueError(f"generator {type(G).__name__} has no 'nz' attribute (latent size)")
-        self.G = G
-        self.D = D
-        self.G_ema: nn.Module | None = None
+        self._net_names = tuple(networks)
+        for name, module in networks.items():
+            if not isinstance(module, nn.Module):
+                raise ValueError(f"{self.family}: network {name!r} must be an nn.Module, got {type(module).__name__}")
+            setattr(self, name, module)
+        for name in self.generators:
+            if name not in networks:
+                raise ValueError(f"{self.family}: generator {name!r} is missing; given {', '.join(networks)}")
+            setattr(self, f"{name}_ema", None)
+        for group, members in self.groups.items():
+            missing = [m for m in members if m not in networks]
+            if missing:
+                raise ValueError(f"{self.family}: optimiser group {group!r} names missing networks {missing}")
+        self.recipe = self._make_recipe(overrides)
+        self.check_extra()
+
+    def _make_recipe(self, overrides: dict[str, Any]) -> Recipe:
         names = {f.name for f in fields(Recipe)}
         merged = {**self.defaults, **overrides}
         extra = {**merged.pop("extra", {})}
@@ -102,13 +203,187 @@ class GANModel(nn.Module):
                         f"{self.family}: unknown setting {key!r}; accepted: {', '.join(accepted)}"
                     )
                 extra[key] = merged.pop(key)
-        self.recipe = Recipe(**merged, extra={**self.defaults.get("extra", {}), **extra}).validate()
-        self.check_extra()
+        return Recipe(**merged, extra={**self.defaults.get("extra", {}), **extra}).validate()
 
     # ----- what a family defines -------------------------------------------------------
     def check_extra(self) -> None:
         """Validate family-specific settings (override when the family has some)."""
 
+    def phases(self) -> list[Phase]:
+        """The updates of one iteration, in order: ``d_steps`` D updates, then ``g_steps`` G updates."""
+        r = self.recipe
+        return [Phase("d", r.d_steps, fresh_batch=True),
+                Phase("g", r.g_steps, fresh_batch=False, freeze=self.groups["d"])]
+
+    def phase_loss(self, group: str, batch: Any, ctx: StepContext) -> tuple[Tensor, dict[str, Tensor]]:
+        """The loss that the update of ``group`` minimises, and scalars to log.
+
+        Args:
+            group: the phase's optimiser group (``"d"``, ``"g"``, ...).
+            batch: a :class:`ganlab.data.Batch` (``real`` images in [-1, 1], ``labels``...).
+            ctx: the :class:`StepContext`.
+        Returns:
+            (scalar loss, ``{name: scalar tensor}`` logged as running means).
+        """
+        raise NotImplementedError
+
+    def after_step(self, group: str) -> None:
+        """Called after every optimiser step of ``group`` (WGAN clips D's weights here)."""
+
+    @property
+    def n_classes(self) -> int | None:
+        """Number of classes a class-conditional family generates (``None``: unconditional)."""
+        return None
+
+    def sample_inputs(self, n: int, device: torch.device | str | None = None,
+                      generator: torch.Generator | None = None, *, z: Tensor | None = None,
+                      **conditions: Any) -> dict[str, Tensor]:
+        """The generator's inputs for ``n`` samples: ``{"z": (n, nz)}`` standard normal by default.
+
+        Raises:
+            ValueError: a condition this family does not take (e.g. ``labels`` for an
+                unconditional family).
+        """
+        if conditions:
+            raise ValueError(f"{self.family} is unconditional; it takes no {', '.join(conditions)}")
+        return {"z": self.latent(n, device, generator) if z is None else z}
+
+    def generate(self, net: nn.Module, **inputs: Tensor) -> Tensor:
+        """Apply generator ``net`` to inputs from :meth:`sample_inputs` (default ``net(z)``)."""
+        return net(inputs["z"])
+
+    # ----- shared machinery -------------------------------------------------------------
+    def networks(self) -> dict[str, nn.Module]:
+        """The family's networks by name (without EMA copies)."""
+        return {name: getattr(self, name) for name in self._net_names}
+
+    @property
+    def nz(self) -> int:
+        """Latent size of the (first) generator."""
+        return int(getattr(self, self.generators[0]).nz)
+
+    def latent(self, n: int, device: torch.device | str | None = None,
+               generator: torch.Generator | None = None) -> Tensor:
+        """``(n, nz)`` standard normal latent codes."""
+        device = device if device is not None else module_device(getattr(self, self.generators[0]))
+        return torch.randn(n, self.nz, device=device, generator=generator)
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One optimiser per group, built from the recipe (``{"g": ..., "d": ...}``)."""
+        r = self.recipe
+
+        def make(params: Any, lr: float) -> torch.optim.Optimizer:
+            if r.optimizer == "adam":
+                return torch.optim.Adam(params, lr=lr, betas=r.betas)
+            if r.optimizer == "rmsprop":
+                return torch.optim.RMSprop(params, lr=lr)
+            return torch.optim.SGD(params, lr=lr, momentum=r.betas[0])
+
+        out = {}
+        for group, members in self.groups.items():
+            params = [p for m in members for p in getattr(self, m).parameters()]
+            out[group] = make(params, getattr(r, self.group_lr.get(group, "lr_g")))
+        return out
+
+    def ema(self, name: str | None = None) -> nn.Module | None:
+        """The EMA copy of generator ``name`` (default: the first), or None when EMA is off."""
+        return getattr(self, f"{name or self.generators[0]}_ema")
+
+    def enable_ema(self) -> nn.Module:
+        """Create (once) an EMA copy of every generator; returns the first one's."""
+        for name in self.generators:
+            if getattr(self, f"{name}_ema") is None:
+                setattr(self, f"{name}_ema", copy.deepcopy(getattr(self, name)).requires_grad_(False).eval())
+        return self.ema()  # type: ignore[return-value]
+
+    def sampling_generator(self, use_ema: bool = True, name: str | None = None) -> nn.Module:
+        """Generator ``name`` (default: the first), its EMA copy when present and ``use_ema``."""
+        ema = self.ema(name)
+        return ema if (use_ema and ema is not None) else getattr(self, name or self.generators[0])
+
+    def sample(self, n: int | None = None, seed: int | None = None, z: Tensor | None = None,
+               batch_size: int = 500, use_ema: bool = True, inputs: Mapping[str, Tensor] | None = None,
+               **conditions: Any) -> Tensor:
+        """Generate in eval mode, without gradients (EMA generator when present).
+
+        Give ``n`` (and a ``seed``), or the codes ``z``, or all generator ``inputs``; class-
+        conditional families also take ``labels=(n,) int64``.
+
+        Returns:
+            ``(n, *out_shape)`` float32 on the generator's device; images lie in [-1, 1].
+        """
+        G = self.sampling_generator(use_ema)
+        if inputs is None:
+            device = module_device(G)
+            if n is None:
+                if z is None:
+                    raise ValueError("sample needs n, z or inputs")
+                n = int(z.shape[0])
+            gen = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
+            inputs = self.sample_inputs(n, device, gen, z=z, **conditions)
+        return generate_batched(G, inputs, batch_size=batch_size, call=self.generate)
+
+    def sampler(self, seed: int = 1234, use_ema: bool = True) -> Sampler:
+        """A :class:`Sampler` for :class:`ganlab.metrics.Evaluator` (fixed seed: comparable evaluations)."""
+        return Sampler(self, seed, use_ema)
+
+    def reuse_or_generate(self, ctx: StepContext, make_inputs: Any) -> tuple[Tensor, dict[str, Tensor]]:
+        """G's fakes for a generator update: those D's last update cached, else new ones.
+
+        ``make_inputs()`` draws fresh generator inputs (from ``ctx.generator``).
+        """
+        cached = ctx.cache.pop("fake", None)
+        if cached is not None:
+            return cached
+        inputs = make_inputs()
+        return self.generate(getattr(self, self.generators[0]), **inputs), inputs
+
+    def fakes_for_d(self, ctx: StepContext, inputs: dict[str, Tensor]) -> Tensor:
+        """Detached fakes for a D update; D's last update keeps them (with their graph) for G's first.
+
+        One G forward per iteration at a 1:1 ratio, like the reference DCGAN loop.
+        """
+        with torch.set_grad_enabled(ctx.last):
+            fake = self.generate(getattr(self, self.generators[0]), **inputs)
+        if ctx.last:
+            ctx.cache["fake"] = (fake, inputs)
+        return fake.detach()
+
+    def describe(self) -> dict[str, Any]:
+        """Family, recipe and parameter counts (for run records)."""
+        count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+        nets = self.networks()
+        gens = [nets[g] for g in self.generators]
+        out: dict[str, Any] = {
+            "family": self.family, "recipe": self.recipe.as_dict(),
+            "params_g": sum(count(m) for m in gens),
+            "params_d": sum(count(m) for k, m in nets.items() if k not in self.generators),
+            "networks": {k: {"type": type(m).__name__, "params": count(m)} for k, m in nets.items()},
+        }
+        for k in ("G", "D"):
+            if k in nets:
+                out[k] = type(nets[k]).__name__
+        return out
+
+
+class GANModel(Family):
+    """A generator, a discriminator (or critic) and the family's two losses.
+
+    Subclasses set ``family`` and ``defaults`` and implement :meth:`d_loss` and :meth:`g_loss`
+    (plus :meth:`after_d_step` if they need it).
+
+    Args:
+        G: generator, ``(N, nz) -> (N, *out_shape)``.
+        D: discriminator/critic, ``(N, *out_shape) -> (N,)`` logits.
+        **overrides: recipe fields (``lr_g``, ``d_steps``...) or family extras (``clip``...).
+    """
+
+    def __init__(self, G: nn.Module, D: nn.Module, **overrides: Any) -> None:
+        if not hasattr(G, "nz"):
+            raise ValueError(f"generator {type(G).__name__} has no 'nz' attribute (latent size)")
+        super().__init__({"G": G, "D": D}, **overrides)
+
+    # ----- what a family defines -------------------------------------------------------
     def d_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """Discriminator/critic loss on a real batch and a detached fake batch.
 
@@ -127,71 +402,22 @@ class GANModel(nn.Module):
     def after_d_step(self) -> None:
         """Called after every discriminator optimiser step (WGAN clips weights here)."""
 
-    # ----- shared helpers ---------------------------------------------------------------
-    @property
-    def nz(self) -> int:
-        """Latent size of the generator."""
-        return int(self.G.nz)
+    # ----- the contract, in terms of the two losses -------------------------------------
+    def phase_loss(self, group: str, batch: Any, ctx: StepContext) -> tuple[Tensor, dict[str, Tensor]]:
+        """``d``: :meth:`d_loss` on the batch and fresh fakes; ``g``: :meth:`g_loss` (D's last fakes reused)."""
+        bs = ctx.batch_size
+        if group == "d":
+            fake = self.fakes_for_d(ctx, {"z": self.latent(bs, ctx.device, ctx.generator)})
+            return self.d_loss(batch.real, fake)
+        fake, _ = self.reuse_or_generate(ctx, lambda: {"z": self.latent(bs, ctx.device, ctx.generator)})
+        return self.g_loss(fake, batch.real)
+
+    def after_step(self, group: str) -> None:
+        if group == "d":
+            self.after_d_step()
 
     def discriminate(self, x: Tensor) -> Tensor:
         """D(x) with the recipe's instance noise added in training (``(N,)`` logits)."""
         if self.recipe.instance_noise > 0 and self.training:
             x = instance_noise(x, self.recipe.instance_noise)
         return self.D(x)
-
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """``{"g": ..., "d": ...}`` optimisers built from the recipe."""
-        r = self.recipe
-
-        def make(params: Any, lr: float) -> torch.optim.Optimizer:
-            if r.optimizer == "adam":
-                return torch.optim.Adam(params, lr=lr, betas=r.betas)
-            if r.optimizer == "rmsprop":
-                return torch.optim.RMSprop(params, lr=lr)
-            return torch.optim.SGD(params, lr=lr, momentum=r.betas[0])
-
-        return {"g": make(self.G.parameters(), r.lr_g), "d": make(self.D.parameters(), r.lr_d)}
-
-    def latent(self, n: int, device: torch.device | str | None = None,
-               generator: torch.Generator | None = None) -> Tensor:
-        """``(n, nz)`` standard normal latent codes."""
-        device = device if device is not None else next(self.G.parameters()).device
-        return torch.randn(n, self.nz, device=device, generator=generator)
-
-    def enable_ema(self) -> nn.Module:
-        """Create (once) the EMA copy of G that :meth:`sample` then uses."""
-        if self.G_ema is None:
-            self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
-        return self.G_ema
-
-    @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None, z: Tensor | None = None,
-               batch_size: int = 500, use_ema: bool = True) -> Tensor:
-        """Generate ``n`` samples in eval mode (EMA generator when present).
-
-        Returns:
-            ``(n, *out_shape)`` float32 on G's device; images lie in [-1, 1].
-        """
-        G = self.G_ema if (use_ema and self.G_ema is not None) else self.G
-        device = next(G.parameters()).device
-        if z is None:
-            gen = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
-            z = self.latent(n, device, gen)
-        was_training = G.training
-        G.eval()
-        try:
-            out = [G(chunk).float() for chunk in z.to(device).split(batch_size)]
-        finally:
-            G.train(was_training)
-        return torch.cat(out)
-
-    def sampler(self, seed: int = 1234) -> Any:
-        """A ``sample_fn(n)`` for :class:`ganlab.metrics.Evaluator` (fixed seed: comparable evaluations)."""
-        return lambda n: self.sample(n, seed=seed)
-
-    def describe(self) -> dict[str, Any]:
-        """Family, recipe and parameter counts (for run records)."""
-        count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-        return {"family": self.family, "recipe": self.recipe.as_dict(),
-                "params_g": count(self.G), "params_d": count(self.D),
-                "G": type(self.G).__name__, "D": type(self.D).__name__}

@@ -1,7 +1,8 @@
 """The one training loop for every GAN family.
 
-Per iteration: ``d_steps`` discriminator updates (each on a fresh real batch and fresh fakes),
-then ``g_steps`` generator updates. Losses stay on the device and are summed there; they are
+Per iteration: the family's phases in order (by default ``d_steps`` discriminator updates, each on
+a fresh real batch and fresh fakes, then ``g_steps`` generator updates), each phase training one
+optimiser group on the loss the family computes from a :class:`~ganlab.data.Batch`. Losses stay on the device and are summed there; they are
 read (one host sync) every ``log_every`` iterations, where the non-finite guard also looks.
 Mixed precision: fp16 autocast + GradScaler on CUDA, bf16 autocast on CPUs with native bf16.
 """
@@ -18,8 +19,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ganlab.data.batch import Batch
+from ganlab.data.transforms import to_uint8
 from ganlab.device import autocast_dtype, pick_device
-from ganlab.models.base import GANModel
+from ganlab.models.base import Family, StepContext
 from ganlab.train.checkpoint import CheckpointError, latest_good, save_checkpoint
 from ganlab.train.config import History, TrainConfig
 from ganlab.train.ema import update_ema
@@ -27,33 +30,34 @@ from ganlab.train.ema import update_ema
 __all__ = ["Trainer", "NonFiniteLossError"]
 
 CHECKPOINT_FORMAT = 1
+_PHASE_CODES = 8  # the NaN flag encodes (step, phase index) as step * 8 + index
 
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; training stopped (the last good checkpoint is kept)."""
 
 
+_GROUP_WORDS = {"d": "discriminator", "g": "generator"}
+
+
 def _is_conv(module: nn.Module) -> bool:
     return any(p.dim() == 4 for p in module.parameters())
-
-
-def _uint8(images: Tensor) -> Tensor:
-    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
 
 
 class Trainer:
     """Train ``model`` on ``dataset`` as ``config`` says.
 
     Args:
-        model: a :class:`ganlab.models.GANModel` (the family's two steps).
-        dataset: a :class:`ganlab.data.Dataset` (images in [-1, 1] or 2-D points via ``get``).
+        model: a :class:`ganlab.models.Family` (its networks, optimiser groups and phases).
+        dataset: a :class:`ganlab.data.Dataset` (or anything with ``len``, ``epoch_order`` and
+            ``batch(idx, device) -> Batch`` / ``get(idx) -> (x, y)``).
         config: :class:`TrainConfig`.
         evaluator: object with ``evaluate(sample_fn) -> dict[str, float]`` (e.g.
             :class:`ganlab.metrics.Evaluator`), called every ``eval_every`` iterations and at the end.
         callbacks: functions ``f(trainer, step)`` called after every log point (plots, custom logs).
     """
 
-    def __init__(self, model: GANModel, dataset: Any, config: TrainConfig | None = None,
+    def __init__(self, model: Family, dataset: Any, config: TrainConfig | None = None,
                  evaluator: Any | None = None,
                  callbacks: list[Callable[[Trainer, int], None]] | None = None) -> None:
         self.model = model
@@ -71,7 +75,17 @@ class Trainer:
             raise ValueError(
                 f"batch_size {bs} is larger than the dataset ({n} samples); use batch_size <= {n}")
         self.batches_per_epoch = n // bs
-        conv = _is_conv(model.G) and _is_conv(model.D)
+        self.phases = model.phases()
+        if not self.phases or len(self.phases) >= _PHASE_CODES:
+            raise ValueError(f"{model.family}: phases() must list 1 to {_PHASE_CODES - 1} phases, got {self.phases}")
+        nets = model.networks()
+        for ph in self.phases:
+            if ph.group not in model.groups or not isinstance(ph.repeats, int) or ph.repeats < 1:
+                raise ValueError(f"{model.family}: phase {ph} needs a group in {list(model.groups)} and repeats >= 1")
+            unknown = [f for f in ph.freeze if f not in nets]
+            if unknown:
+                raise ValueError(f"{model.family}: phase {ph.group!r} freezes unknown networks {unknown}")
+        conv = all(_is_conv(m) for m in nets.values())
         # "auto" mixed precision only for conv nets: bf16's spacing (~0.008 near 1) is too coarse
         # for small MLPs on 2-D points, where the ring8 modes are 0.01 wide.
         self.amp_dtype = autocast_dtype(self.device, self.config.precision)
@@ -84,18 +98,18 @@ class Trainer:
         self._order: tuple[int, Tensor] | None = None
 
     # ----- data and latents -----------------------------------------------------------
-    def _next_real(self) -> Tensor:
+    def _next_batch(self) -> Batch:
         epoch, pos = divmod(self.cursor, self.batches_per_epoch)
         if self._order is None or self._order[0] != epoch:
             self._order = (epoch, self.dataset.epoch_order(epoch, self.config.seed))
         bs = self.config.batch_size
         idx = self._order[1][pos * bs:(pos + 1) * bs]
         self.cursor += 1
-        x, _ = self.dataset.get(idx)
-        x = x.to(self.device, non_blocking=True)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x
+        if hasattr(self.dataset, "batch"):
+            batch = self.dataset.batch(idx)
+        else:
+            batch = Batch(*self.dataset.get(idx))
+        return batch.to(self.device, channels_last=self.channels_last)
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.amp_dtype is None:
@@ -160,16 +174,17 @@ class Trainer:
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
         if cfg.ema_decay is not None:
-            model.enable_ema().to(self.device)
+            model.enable_ema()
+            model.to(self.device)
         if cfg.compile:
-            model.G.compile()
-            model.D.compile()
+            for net in model.networks().values():
+                net.compile()
         self.optimizers = model.configure_optimizers()
         use_scaler = self.amp_dtype == torch.float16 and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self._latent_gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
         fixed = torch.Generator(device=self.device).manual_seed(cfg.seed + 7919)
-        self.fixed_z = model.latent(cfg.n_samples, self.device, fixed)
+        self.fixed_inputs = model.sample_inputs(cfg.n_samples, self.device, fixed)
         if cfg.resume and self.checkpoint_dir is not None:
             found = latest_good(self.checkpoint_dir, map_location=self.device)
             if found is not None:
@@ -192,47 +207,41 @@ class Trainer:
         self._counts[key] = self._counts.get(key, 0) + 1
 
     def _iteration(self, bad: Tensor) -> Tensor:
-        """One iteration (d_steps D updates, g_steps G updates); returns the updated NaN flag.
+        """One iteration: every phase of the family, each its ``repeats`` updates, in order.
 
-        The flag is 0 while all losses are finite, +step for the first non-finite D loss and
-        -step for the first non-finite G loss; it lives on the device and is read at log time.
+        Returns the updated NaN flag: 0 while all losses are finite, else
+        ``step * 8 + phase index`` of the first non-finite loss; it lives on the device and is
+        read at log time (no host sync per step).
         """
-        model, r = self.model, self.model.recipe
-        bs = self.config.batch_size
-        G, D = model.G, model.D
-        reuse: Tensor | None = None
-        real = torch.empty(0)
-        for i in range(r.d_steps):
-            real = self._next_real()
-            z = model.latent(bs, self.device, self._latent_gen)
-            keep_graph = i == r.d_steps - 1  # the last fakes also serve the first G step
-            with self._autocast():
-                with torch.set_grad_enabled(keep_graph):
-                    fake = G(z)
-                d_loss, logs = model.d_loss(real, fake.detach())
-            self._backward_step(d_loss, self.optimizers["d"])
-            model.after_d_step()
-            reuse = fake if keep_graph else None
-            self._add("d", d_loss)
-            for k, v in logs.items():
-                self._add(k, v)
-            bad = torch.where((bad == 0) & ~torch.isfinite(d_loss.detach()), self.step + 1, bad)
-        D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-        try:
-            for j in range(r.g_steps):
-                with self._autocast():
-                    fake = reuse if (j == 0 and reuse is not None) else G(
-                        model.latent(bs, self.device, self._latent_gen))
-                    g_loss, logs = model.g_loss(fake, real)
-                self._backward_step(g_loss, self.optimizers["g"])
-                self._add("g", g_loss)
-                for k, v in logs.items():
-                    self._add(k, v)
-                bad = torch.where((bad == 0) & ~torch.isfinite(g_loss.detach()), -(self.step + 1), bad)
-        finally:
-            D.requires_grad_(True)
-        if model.G_ema is not None:
-            update_ema(model.G_ema, G, self.config.ema_decay or 0.999)
+        model = self.model
+        ctx = StepContext(self.device, self._latent_gen, self.config.batch_size)
+        batch: Batch | None = None
+        nets = model.networks()
+        for p_idx, phase in enumerate(self.phases):
+            frozen = [nets[name] for name in phase.freeze]
+            for net in frozen:
+                net.requires_grad_(False)
+            try:
+                for i in range(phase.repeats):
+                    if batch is None or phase.fresh_batch:
+                        batch = self._next_batch()
+                    ctx.index, ctx.last = i, i == phase.repeats - 1
+                    with self._autocast():
+                        loss, logs = model.phase_loss(phase.group, batch, ctx)
+                    self._backward_step(loss, self.optimizers[phase.group])
+                    model.after_step(phase.group)
+                    self._add(phase.group, loss)
+                    for k, v in logs.items():
+                        self._add(k, v)
+                    code = (self.step + 1) * _PHASE_CODES + p_idx
+                    bad = torch.where((bad == 0) & ~torch.isfinite(loss.detach()), code, bad)
+            finally:
+                for net in frozen:
+                    net.requires_grad_(True)
+        for name in model.generators:
+            ema = model.ema(name)
+            if ema is not None:
+                update_ema(ema, getattr(model, name), self.config.ema_decay or 0.999)
         return bad
 
     def _tick(self) -> None:
@@ -244,13 +253,16 @@ class Trainer:
     def _flush(self, bad: Tensor, pbar: Any) -> None:
         flag = int(bad.item())  # the one host sync per log interval
         if flag != 0:
-            which = "discriminator" if flag > 0 else "generator"
+            step, p_idx = divmod(flag, _PHASE_CODES)
+            group = self.phases[p_idx].group
+            which = _GROUP_WORDS.get(group, f"{group!r} phase")
             kept = latest_good(self.checkpoint_dir) if self.checkpoint_dir else None
             where = f"; the last good checkpoint is kept: {kept[0]}" if kept else ""
+            means = ", ".join(f"{ph.group}={self._acc[ph.group].item():.4g}"
+                              for ph in self.phases if ph.group in self._acc)
             raise NonFiniteLossError(
-                f"the {which} loss became non-finite at step {abs(flag)} "
-                f"(mean since the last log: d={self._acc['d'].item():.4g}, "
-                f"g={self._acc['g'].item():.4g}); training stopped{where}. "
+                f"the {which} loss became non-finite at step {step} "
+                f"(mean since the last log: {means}); training stopped{where}. "
                 "Try a lower learning rate or precision='fp32'.")
         values = {k: v.item() / self._counts[k] for k, v in self._acc.items()}
         self._acc, self._counts = {}, {}
@@ -259,7 +271,8 @@ class Trainer:
         for k, v in values.items():
             self.history.losses.setdefault(k, []).append(v)
         if pbar is not None:
-            pbar.set_postfix({k: f"{values[k]:.3f}" for k in ("d", "g")}, refresh=False)
+            pbar.set_postfix({ph.group: f"{values[ph.group]:.3f}" for ph in self.phases
+                              if ph.group in values}, refresh=False)
         for cb in self.callbacks:
             cb(self, self.step)
 
@@ -268,8 +281,8 @@ class Trainer:
 
     def snapshot(self) -> Tensor:
         """Fixed-noise samples: uint8 ``(n_samples, C, H, W)`` on the CPU (float points for 2-D data)."""
-        out = self.model.sample(self.config.n_samples, z=self.fixed_z)
-        return _uint8(out) if out.dim() == 4 else out.cpu()
+        out = self.model.sample(inputs=self.fixed_inputs)
+        return to_uint8(out) if out.dim() == 4 else out.cpu()
 
     def evaluate(self) -> dict[str, float]:
         """Run the evaluator now and append the result to the history."""
@@ -301,13 +314,13 @@ class Trainer:
                         mininterval=1.0, dynamic_ncols=True)
         self._acc, self._counts = {}, {}
         bad = torch.zeros((), dtype=torch.long, device=self.device)
-        r = self.model.recipe
         self._t0 = time.perf_counter()
         try:
             while self.step < cfg.steps:
+                cursor = self.cursor
                 bad = self._iteration(bad)
                 self.step += 1
-                self.history.images_seen += r.d_steps * cfg.batch_size
+                self.history.images_seen += (self.cursor - cursor) * cfg.batch_size
                 if pbar is not None:
                     pbar.update(1)
                 if self._due(cfg.log_every) or (self.checkpoint_dir and self._due(cfg.checkpoint_every)):
