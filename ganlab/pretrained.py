@@ -1,8 +1,8 @@
 """Pretrained generators that ship with the course: load in seconds, or train when absent.
 
 Small DCGAN generators trained on the offline sets live in ``data/checkpoints/`` of the
-repository with a ``manifest.json`` holding, for each, its file, sha256, the architecture spec,
-the training settings and the command that made it (``make checkpoints`` =
+repository with a :mod:`ganlab.shipped` ``manifest.json`` holding, for each, its file, sha256,
+the architecture spec, the training settings and the command that made it (``make checkpoints`` =
 ``python -m ganlab.pretrained --all --out data/checkpoints``, on a CPU).
 
 :func:`load_or_train` is what notebooks call: the shipped checkpoint if the checkout has it
@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganlab.io import atomic_torch_save, atomic_write_json, safe_torch_load, sha256_file
+from ganlab.shipped import MANIFEST, ShippedWeightsError, load_weights, save_weights
 
 __all__ = ["SPECS", "build_generator", "train_checkpoint", "load_generator", "load_or_train",
            "shipped_dir", "PretrainedError"]
@@ -45,7 +45,7 @@ SPECS: dict[str, dict[str, Any]] = {
 COMMAND = "make checkpoints  (python -m ganlab.pretrained --all --out data/checkpoints)"
 
 
-class PretrainedError(ValueError):
+class PretrainedError(ShippedWeightsError):
     """A checkpoint is unknown, does not match its sha256, or does not fit its architecture."""
 
 
@@ -60,7 +60,7 @@ def _spec(name: str) -> dict[str, Any]:
 def shipped_dir() -> Path | None:
     """``data/checkpoints`` of the checkout this package runs from, if there is one."""
     folder = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
-    return folder if (folder / "manifest.json").is_file() else None
+    return folder if (folder / MANIFEST).is_file() else None
 
 
 def build_generator(name: str) -> nn.Module:
@@ -109,14 +109,10 @@ def train_checkpoint(name: str, out_dir: str | Path, steps: int | None = None,
     key = hashlib.sha256(json.dumps({**s, "steps": steps}, sort_keys=True).encode()).hexdigest()[:10]
     G, info = _train(name, steps, device, out / f".work-{name}-{key}", progress)
     state = {k: v.contiguous() for k, v in G.state_dict().items()}
-    path = out / f"{name}.pt"
-    digest = atomic_torch_save(path, {"name": name, "spec": s, "generator": state})
-    manifest_path = out / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    manifest[name] = {"file": path.name, "sha256": digest, "spec": s, "command": COMMAND,
-                      "created": time.strftime("%Y-%m-%d"), "torch": torch.__version__, **info}
-    atomic_write_json(manifest_path, manifest)
-    return path
+    entry = save_weights(out, name, {"name": name, "spec": s, "generator": state},
+                         {"spec": s, "command": COMMAND, "created": time.strftime("%Y-%m-%d"),
+                          "torch": torch.__version__, **info})
+    return out / entry["file"]
 
 
 def load_generator(name: str, folder: str | Path | None = None,
@@ -128,18 +124,10 @@ def load_generator(name: str, folder: str | Path | None = None,
     """
     _spec(name)
     folder = Path(folder) if folder is not None else shipped_dir()
-    if folder is None or not (folder / "manifest.json").is_file():
+    if folder is None or not (folder / MANIFEST).is_file():
         raise PretrainedError(f"no checkpoint manifest found for {name!r} (looked in {folder})")
-    entry = json.loads((folder / "manifest.json").read_text()).get(name)
-    if entry is None:
-        raise PretrainedError(f"{folder / 'manifest.json'} has no entry for {name!r}")
+    state, entry = load_weights(folder, name, what="checkpoint", fix=COMMAND, error=PretrainedError)
     path = folder / entry["file"]
-    if not path.is_file():
-        raise PretrainedError(f"checkpoint file {path} is missing; run `{COMMAND}`")
-    if sha256_file(path) != entry["sha256"]:
-        raise PretrainedError(f"checkpoint {path} does not match its sha256 in the manifest "
-                              f"(corrupt or replaced); run `{COMMAND}` to rebuild it")
-    state = safe_torch_load(path)
     G = build_generator(name)
     try:
         G.load_state_dict(state["generator"])
@@ -157,7 +145,7 @@ def _download(name: str, dest: Path) -> bool:
     base = f"https://raw.githubusercontent.com/{cfg['repo']}/{cfg['ref']}/data/checkpoints"
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        for fname in ("manifest.json", f"{name}.pt"):
+        for fname in (MANIFEST, f"{name}.pt"):
             with urllib.request.urlopen(f"{base}/{fname}", timeout=20) as r:  # noqa: S310
                 (dest / fname).write_bytes(r.read())
         return True

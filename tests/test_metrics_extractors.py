@@ -18,9 +18,9 @@ from ganlab.metrics import (
     INCEPTION_WEIGHTS_FILES,
     InceptionWeightsUnavailable,
     get_extractor,
-    read_manifest,
 )
-from ganlab.metrics.shipped import WEIGHTS_DIR
+from ganlab.metrics.extractors import WEIGHTS_DIR
+from ganlab.shipped import read_manifest
 
 FLOOR = {"mnist_cnn": 0.95, "shapes_cnn": 0.99}
 TEST_SET = {"mnist_cnn": "mnist5k", "shapes_cnn": "shapes"}
@@ -33,7 +33,7 @@ def test_unknown_extractor_lists_valid_names() -> None:
 
 @pytest.mark.parametrize("name", ["mnist_cnn", "shapes_cnn"])
 def test_shipped_weights_match_manifest_and_load_weights_only(name: str) -> None:
-    entry = read_manifest()["extractors"][name]
+    entry = read_manifest(WEIGHTS_DIR)["entries"][name]
     path = WEIGHTS_DIR / entry["file"]
     assert path.stat().st_size < 1_000_000
     assert sha256_file(path) == entry["sha256"]
@@ -50,7 +50,7 @@ def test_shipped_classifier_accuracy_on_test_split(name: str) -> None:
     ds = load(TEST_SET[name], split="test")
     x, y = ds.get(slice(None))
     acc = float((ext.predict(x) == y).double().mean())
-    stated = read_manifest()["extractors"][name]["test_accuracy"]
+    stated = read_manifest(WEIGHTS_DIR)["entries"][name]["test_accuracy"]
     assert acc >= FLOOR[name]
     assert acc >= stated - 0.002  # same data and weights: the manifest's figure is reproduced
     feats = ext(x[:7])

@@ -72,7 +72,7 @@ def test_a_checkpoint_of_another_architecture_is_refused(shipped_copy: Path) -> 
     wrong = DCGANGenerator(nz=64, image_size=28, channels=1, ngf=16)  # half the width
     digest = atomic_torch_save(shipped_copy / "dcgan_mnist5k.pt", {"generator": wrong.state_dict()})
     manifest = json.loads((shipped_copy / "manifest.json").read_text())
-    manifest["dcgan_mnist5k"]["sha256"] = digest
+    manifest["entries"]["dcgan_mnist5k"]["sha256"] = digest
     (shipped_copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(PretrainedError, match="does not fit"):
         load_generator("dcgan_mnist5k", shipped_copy)
@@ -87,7 +87,7 @@ def test_load_or_train_trains_once_then_reloads(tmp_path: Path, monkeypatch: pyt
     G = load_or_train("dcgan_mnist5k", session)
     assert "training one now (3 steps" in capsys.readouterr().out
     manifest = json.loads((tmp_path / "pretrained" / "manifest.json").read_text())
-    assert manifest["dcgan_mnist5k"]["steps"] == 3
+    assert manifest["entries"]["dcgan_mnist5k"]["steps"] == 3
     again = load_or_train("dcgan_mnist5k", session)
     assert "Loaded dcgan_mnist5k (cached)" in capsys.readouterr().out
     z = torch.randn(4, G.nz)
@@ -101,3 +101,24 @@ def test_shipped_shapes_generator_draws_all_three_shapes() -> None:
     assert (counts >= 150).all(), f"a shape class is rare or missing: {counts.tolist()}"
     # measured 415 with the spectral-norm LSGAN recipe; the batch-norm DCGAN it replaced scored 1,284
     assert fid < 800, fid
+
+
+def test_shipped_manifests_share_one_format_and_old_ones_are_refused(tmp_path: Path) -> None:
+    from ganlab.metrics.extractors import WEIGHTS_DIR
+    from ganlab.shipped import FORMAT, ShippedWeightsError, load_weights, read_manifest, save_weights
+
+    for folder in (WEIGHTS_DIR, pretrained.shipped_dir()):
+        manifest = read_manifest(folder)
+        assert manifest["format"] == FORMAT and manifest["entries"]
+        for entry in manifest["entries"].values():
+            assert {"file", "sha256", "bytes", "command"} <= set(entry)
+    first = save_weights(tmp_path, "a", {"w": torch.ones(2)}, {"command": "make a"})
+    save_weights(tmp_path, "b", {"w": torch.zeros(2)}, {"command": "make b"})
+    obj, entry = load_weights(tmp_path, "a")
+    assert entry == first and torch.equal(obj["w"], torch.ones(2))
+    assert set(read_manifest(tmp_path)["entries"]) == {"a", "b"}
+    (tmp_path / "manifest.json").write_text(json.dumps({"a": first}))  # the old checkpoint format
+    with pytest.raises(ShippedWeightsError, match="format 2.*make a again"):
+        load_weights(tmp_path, "a", fix="make a again")
+    save_weights(tmp_path, "b", {"w": torch.zeros(2)}, {"command": "make b"})  # replaces it
+    assert set(read_manifest(tmp_path)["entries"]) == {"b"}

@@ -33,7 +33,6 @@ from .inception_score import inception_score
 from .keys import metric_key, parse_metric_key
 from .kid import kernel_inception_distance, kid_subset_indices
 from .manifold import density_coverage, knn_radii, manifold_metrics, precision_recall
-from .shipped import read_manifest
 
 __all__ = [
     "EXTRACTORS",
@@ -63,6 +62,5 @@ __all__ = [
     "parse_metric_key",
     "precision_recall",
     "psnr",
-    "read_manifest",
     "ssim",
 ]

@@ -32,9 +32,9 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from ganlab.data.transforms import to_uint8
 from ganlab.device import pick_device
 from ganlab.io import safe_torch_load
+from ganlab.shipped import load_weights
 
 from .classifiers import SHAPES_FACTORS, MNISTClassifier, ShapesClassifier
-from .shipped import load_shipped_state
 
 __all__ = [
     "EXTRACTORS",
@@ -65,6 +65,11 @@ INCEPTION_WEIGHTS_FILES = (
     "weights-inception-2015-12-05-6726825d.pth",
     "pt_inception-2015-12-05-6726825d.pth",
 )
+
+
+# The shipped classifier weights (a ganlab.shipped folder) and the command that rebuilds them.
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+RETRAIN = "make extractors  (= python -m ganlab.metrics.train_extractors --all --out ganlab/weights)"
 
 
 class InceptionWeightsUnavailable(RuntimeError):
@@ -271,7 +276,9 @@ _CLASSIFIERS: dict[str, type[nn.Module]] = {"mnist_cnn": MNISTClassifier, "shape
 
 def load_classifier(name: str, weights_dir: str | os.PathLike[str] | None = None) -> ClassifierExtractor:
     """Build shipped classifier ``name`` and load its sha256-checked weights (CPU)."""
-    state, entry = load_shipped_state(name, weights_dir)
+    state, entry = load_weights(weights_dir or WEIGHTS_DIR, name, what="extractor", fix=RETRAIN)
+    if not isinstance(state, dict):
+        raise ValueError(f"weights file of extractor {name!r} does not hold a state dict; retrain it with: {RETRAIN}")
     net = _CLASSIFIERS[name]()
     try:
         net.load_state_dict(state, strict=True)

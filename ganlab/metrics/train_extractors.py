@@ -8,7 +8,7 @@
 
 Seeded and deterministic on the CPU; one thread by default (``--threads``), so the float
 reduction order does not depend on the machine's core count. Weights go to
-``--out`` as plain state dicts (``ganlab.io.atomic_torch_save``); ``manifest.json`` there gets
+``--out`` as plain state dicts (``ganlab.shipped.save_weights``); ``manifest.json`` there gets
 their sha256, the command, seed, epochs, data and measured test accuracy. Training fails
 (exit code 1) if a test accuracy is below its floor (95 % digits, 99 % shapes).
 """
@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganlab.io import atomic_torch_save, atomic_write_json
+from ganlab.shipped import save_weights
 
 from .classifiers import SHAPES_FACTORS, MNISTClassifier, ShapesClassifier
-from .shipped import MANIFEST, WEIGHTS_DIR, read_manifest
+from .extractors import WEIGHTS_DIR
 
 __all__ = ["train_mnist_cnn", "train_shapes_cnn", "main", "ACCURACY_FLOOR", "DEFAULT_EPOCHS"]
 
@@ -189,7 +189,6 @@ def main(argv: list[str] | None = None) -> int:
 
     names = ["mnist_cnn", "shapes_cnn"] if args.all else list(dict.fromkeys(args.only))
     out = Path(args.out)
-    manifest = read_manifest(out)
     failed = []
     for name in names:
         epochs = args.epochs or DEFAULT_EPOCHS[name]
@@ -202,12 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             net, facts = train_shapes_cnn(epochs, args.seed, args.data_dir)
             cmd_extra = ""
         seconds = time.perf_counter() - t0
-        fname = f"{name}.pt"
-        digest = atomic_torch_save(out / fname, net.state_dict())
-        manifest["extractors"][name] = {
-            "file": fname,
-            "sha256": digest,
-            "bytes": (out / fname).stat().st_size,
+        entry = save_weights(out, name, net.state_dict(), {
             "arch": type(net).__name__,
             "n_params": _n_params(net),
             "feature_dim": net.dim,
@@ -222,12 +216,11 @@ def main(argv: list[str] | None = None) -> int:
             "train_seconds": round(seconds, 1),
             "torch": torch.__version__,
             **facts,
-        }
-        print(f"  {name}: test accuracy {facts['test_accuracy']:.4f} in {seconds:.1f} s -> {out / fname}", flush=True)
+        })
+        print(f"  {name}: test accuracy {facts['test_accuracy']:.4f} in {seconds:.1f} s -> {out / entry['file']}",
+              flush=True)
         if facts["test_accuracy"] < ACCURACY_FLOOR[name]:
             failed.append(f"{name} test accuracy {facts['test_accuracy']:.4f} < {ACCURACY_FLOOR[name]}")
-    manifest["format"] = 1
-    atomic_write_json(out / MANIFEST, manifest)
     if failed:
         print("FAILED: " + "; ".join(failed), file=sys.stderr)
         return 1
