@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from ganlab.models.base import GANModel
+from ganlab.models.base import Family
 from ganlab.results import save_record
 from ganlab.train import History, TrainConfig, Trainer
 
@@ -29,16 +29,17 @@ class RunResult:
     """What a notebook gets back from :func:`train_run`."""
 
     name: str
-    model: GANModel
+    model: Family
     history: History
     metrics: dict[str, float]
     record: Path
     trainer: Trainer
+    untrained: dict[str, float] | None = None
 
     @property
     def G(self) -> Any:  # noqa: N802 - the generator, as the notebooks call it
         """The generator (EMA copy when the run kept one)."""
-        return self.model.G_ema if self.model.G_ema is not None else self.model.G
+        return self.model.sampling_generator()
 
 
 def final_metrics(history: History) -> dict[str, float]:
@@ -70,7 +71,7 @@ def make_evaluator(session: Any, dataset: str | None = None, *, split: str = "te
                      cache_dir=Path(session.data_dir) / "metrics_cache", **kwargs)
 
 
-def train_run(session: Any, name: str, model: GANModel, dataset: Any, *,
+def train_run(session: Any, name: str, model: Family, dataset: Any, *,
               evaluator: Any = None, seed: int | None = None, fresh: bool = False,
               record: bool = True, extra: dict[str, Any] | None = None,
               **overrides: Any) -> RunResult:
@@ -82,6 +83,9 @@ def train_run(session: Any, name: str, model: GANModel, dataset: Any, *,
         evaluator: called every ``eval_every`` steps and at the end (see :func:`make_evaluator`).
         seed: defaults to the session's seed.
         fresh: delete this run's checkpoints first and train from scratch.
+        extra: more record fields. ``extra["untrained"]`` holds the untrained generator's
+            metrics: given by the caller, or measured here with ``evaluator`` before training
+            (``model`` must then be untrained, as a freshly built one is).
         overrides: :class:`~ganlab.train.TrainConfig` fields that differ from the profile
             (``steps``, ``batch_size``, ``eval_every``, ``ema_decay``...).
 
@@ -102,6 +106,9 @@ def train_run(session: Any, name: str, model: GANModel, dataset: Any, *,
     base["log_every"] = min(base["log_every"], base["steps"])
     cfg = TrainConfig(seed=seed, device=str(session.device), checkpoint_dir=str(ckpt_dir),
                       resume=True, desc=name, **base)
+    extra = dict(extra or {})
+    if evaluator is not None and "untrained" not in extra:
+        extra["untrained"] = dict(evaluator.evaluate(model.to(session.device).sampler(seed=seed + 1)))
     trainer = Trainer(model, dataset, cfg, evaluator=evaluator)
     history = trainer.fit()
     if not history.samples:
@@ -113,7 +120,7 @@ def train_run(session: Any, name: str, model: GANModel, dataset: Any, *,
                            dataset=dataset.info.name, seed=seed, model=model,
                            config={**cfg.as_dict(), "checkpoint_dir": None, "profile": S.profile},
                            history=history, metrics=metrics, device=session.device, extra=extra)
-    return RunResult(name, model, history, metrics, path, trainer)
+    return RunResult(name, model, history, metrics, path, trainer, extra.get("untrained"))
 
 
 def train_on_datasets(session: Any, family: str, names: Sequence[str],
@@ -125,7 +132,7 @@ def train_on_datasets(session: Any, family: str, names: Sequence[str],
     For each name: the train split (profile ``limit``) at ``image_size``, an evaluator on its test
     split, a freshly seeded ``make_nets(channels)``, the untrained generator's metrics (the
     baseline every claim is measured against, also stored in the record as
-    ``untrained_metrics``), then :func:`train_run` as run ``"<family>_<name>"``.
+    ``extra.untrained``), then :func:`train_run` as run ``"<family>_<name>"``.
 
     Args:
         family: a ``ganlab.models`` name, e.g. ``"lsgan"``.
@@ -134,7 +141,7 @@ def train_on_datasets(session: Any, family: str, names: Sequence[str],
         recipe: recipe overrides passed to ``ganlab.models.build``.
 
     Returns:
-        ``{name: (run, untrained_metrics)}`` in the order of ``names``.
+        ``{name: (run, untrained metrics)}`` in the order of ``names``.
     """
     import torch
 
@@ -149,8 +156,7 @@ def train_on_datasets(session: Any, family: str, names: Sequence[str],
         evaluator = make_evaluator(session, load(name, split="test", image_size=image_size))
         torch.manual_seed(seed)
         model = build(family, *make_nets(train.info.channels), **recipe)
-        untrained = evaluator.evaluate(model.to(session.device).sampler(seed=seed + 1))
         run = train_run(session, f"{family}_{name}", model, train, evaluator=evaluator, seed=seed,
-                        fresh=fresh, extra={"untrained_metrics": untrained})
-        out[name] = (run, untrained)
+                        fresh=fresh)
+        out[name] = (run, run.untrained or {})
     return out

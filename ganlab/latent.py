@@ -48,6 +48,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ganlab.models.generation import generate_batched
+
 __all__ = [
     "METHODS",
     "as_t",
@@ -326,12 +328,11 @@ def decode(
     z2 = z.reshape(1, -1) if z.dim() == 1 else z
     if z2.dim() != 2 or z2.shape[1] != nz:
         raise ValueError(f"codes must have shape (N, {nz}) or ({nz},), got {tuple(z.shape)}")
+    if z2.shape[0] == 0:
+        return torch.empty(0)
     dev = torch.device(device) if device is not None else _gen_device(G)
-    outs = [
-        G(z2[i : i + batch_size].to(dev, torch.float32)).float().cpu()
-        for i in range(0, z2.shape[0], batch_size)
-    ]
-    return torch.cat(outs) if outs else torch.empty(0)
+    return generate_batched(G, z2.to(torch.float32), batch_size=batch_size, device=dev,
+                            out_device="cpu", eval_mode=False)
 
 
 @torch.no_grad()

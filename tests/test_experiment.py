@@ -34,5 +34,5 @@ def test_train_on_datasets_records_untrained_baseline_and_trains(tmp_path: Path,
     assert math.isfinite(run.metrics[fid]) and math.isfinite(untrained[fid])
     rec = json.loads(run.record.read_text())
     assert rec["run"] == "lsgan_mnist5k" and rec["seed"] == 3 and rec["dataset"] == "mnist5k"
-    assert rec["extra"]["untrained_metrics"][fid] == pytest.approx(untrained[fid])
+    assert rec["extra"]["untrained"][fid] == pytest.approx(untrained[fid])
     assert train_on_datasets(S, "lsgan", [], nets, image_size=28) == {}

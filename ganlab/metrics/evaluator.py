@@ -221,52 +221,98 @@ class Evaluator:
             )
         return x
 
-    def sample(self, source: SampleSource) -> torch.Tensor:
+    def sample(self, source: SampleSource, labels: torch.Tensor | None = None) -> torch.Tensor:
         """N samples from ``source`` on the CPU, generated in batches under ``no_grad``.
 
         ``source`` is either an ``nn.Module`` generator with attribute ``nz`` (called on
         ``z ~ N(0, I)`` drawn from a generator seeded with ``seed``, in eval mode, its training
         mode restored afterwards) or a function ``sample_fn(k) -> (k, ...)`` returning k *new*
-        samples per call (the caller puts its network in eval mode).
+        samples per call (the caller puts its network in eval mode), e.g. a family's
+        ``sampler()``. With ``labels`` (int64 ``(N,)``), each call is ``sample_fn(k, labels=...)``
+        with that chunk's labels (class-conditional generators).
         """
-        chunks, done = [], 0
+        from ganlab.models.generation import generate_batched, module_device
+
         if isinstance(source, nn.Module):
             nz = getattr(source, "nz", None)
             if not isinstance(nz, int):
                 raise ValueError("an nn.Module generator needs an integer attribute nz; otherwise pass sample_fn(k)")
-            dev = next((p.device for p in source.parameters()), torch.device("cpu"))
-            gen = torch.Generator().manual_seed(self.seed + 1)
-            was_training = source.training
-            source.eval()
-            try:
-                with torch.no_grad():
-                    while done < self.n:
-                        b = min(self.batch_size, self.n - done)
-                        z = torch.randn(b, nz, generator=gen).to(dev)
-                        chunks.append(self._check_samples(source(z), "generated samples").float().cpu())
-                        done += b
-            finally:
-                source.train(was_training)
-        elif callable(source):
-            with torch.no_grad():
-                while done < self.n:
-                    b = min(self.batch_size, self.n - done)
-                    x = self._check_samples(source(b), "samples from sample_fn")
-                    if x.shape[0] != b:
-                        raise ValueError(f"sample_fn({b}) returned {x.shape[0]} samples; it must return exactly {b}")
-                    chunks.append(x.detach().float().cpu())
-                    done += b
-        else:
+            z = torch.randn(self.n, nz, generator=torch.Generator().manual_seed(self.seed + 1))
+            x = generate_batched(source, z.to(module_device(source)), batch_size=self.batch_size,
+                                 out_device="cpu")
+            return self._check_samples(x, "generated samples")
+        if not callable(source):
             raise ValueError(f"source must be an nn.Module generator or a callable sample_fn(n), got {type(source).__name__}")
+        chunks, done = [], 0
+        with torch.no_grad():
+            while done < self.n:
+                b = min(self.batch_size, self.n - done)
+                x = source(b) if labels is None else source(b, labels=labels[done:done + b])
+                x = self._check_samples(x, "samples from sample_fn")
+                if x.shape[0] != b:
+                    raise ValueError(f"sample_fn({b}) returned {x.shape[0]} samples; it must return exactly {b}")
+                chunks.append(x.detach().float().cpu())
+                done += b
         return torch.cat(chunks)
+
+    # ------------------------------------------------------------------ conditional
+    def conditional(self, source: Any) -> bool:
+        """Whether ``source`` is class-conditional and this evaluator can judge its classes.
+
+        True when ``source.n_classes`` is set, the real data has labels, and the extractor is a
+        classifier over the same number of classes (``mnist_cnn`` for digits, ``shapes_cnn``
+        for the shape of ``shapes``).
+        """
+        k = getattr(source, "n_classes", None)
+        return (isinstance(k, int) and getattr(self.dataset, "labels", None) is not None
+                and self.extractor.n_classes == k)
+
+    def conditional_metrics(self, out: dict[str, torch.Tensor], requested: torch.Tensor) -> dict[str, float]:
+        """``cond_acc`` and ``intra_fid`` of samples generated for the classes ``requested``.
+
+        * ``cond_acc[EXTRACTOR,N=n]``: share of samples G(z, y) that the extractor's classifier
+          assigns to the requested class y.
+        * ``intra_fid[EXTRACTOR,N=n]``: mean over classes of the FID between that class's
+          samples and that class's real images among the N real ones (about N / C on each side,
+          so it is biased upwards against the overall FID at N; compare it only at equal N).
+
+        Args:
+            out: extractor outputs of the N samples (``features``, ``labels``).
+            requested: int64 ``(N,)`` classes the samples were generated for.
+        """
+        name, n = self.extractor.name, self.n
+        requested = requested.cpu()
+        if "labels" not in out or tuple(requested.shape) != (out["features"].shape[0],):
+            raise ValueError("conditional metrics need the classifier's labels and one requested class per sample")
+        real_labels = self.dataset.labels[self._real_idx.to(self.dataset.labels.device)].cpu()
+        fids = []
+        for c in range(int(self.extractor.n_classes)):
+            fake_c, real_c = out["features"][requested == c], self.real_features[real_labels == c]
+            if len(fake_c) < 2 or len(real_c) < 2:
+                continue
+            fids.append(frechet_distance_from_stats(*feature_statistics(real_c), *feature_statistics(fake_c)))
+        return {
+            metric_key("cond_acc", name, n): float((out["labels"].cpu() == requested).float().mean()),
+            metric_key("intra_fid", name, n): float(sum(fids) / len(fids)) if fids else float("nan"),
+        }
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, source: SampleSource) -> dict[str, float]:
-        """Metrics of N samples from a generator or ``sample_fn`` (see :meth:`sample`)."""
-        return self.evaluate_images(self.sample(source))
+        """Metrics of N samples from a generator or ``sample_fn`` (see :meth:`sample`).
 
-    def evaluate_images(self, x: torch.Tensor) -> dict[str, float]:
+        A class-conditional source (see :meth:`conditional`) is asked for every class equally
+        often (labels 0, 1, ..., C-1, 0, ...), and the result adds ``cond_acc`` and ``intra_fid``.
+        """
+        if not self.conditional(source):
+            return self.evaluate_images(self.sample(source))
+        requested = torch.arange(self.n) % int(self.extractor.n_classes)
+        return self.evaluate_images(self.sample(source, labels=requested), requested=requested)
+
+    def evaluate_images(self, x: torch.Tensor, requested: torch.Tensor | None = None) -> dict[str, float]:
         """Metrics of the first N items of ``x`` (images ``(M, C, H, W)`` in [-1, 1] or points), M >= N.
+
+        ``requested``: int64 ``(M,)`` classes the images were generated for; adds the
+        :meth:`conditional_metrics`.
 
         Returns:
             flat dict ``{metric_key: value}``; every key names the extractor and N.
@@ -284,7 +330,10 @@ class Evaluator:
                     f"images must be floats in [-1, 1]; got values in [{lo:.3g}, {hi:.3g}] "
                     "(uint8 or [0, 255] images: use x / 127.5 - 1)")
         out = extract(self.extractor, x, self.batch_size, self.device)
-        return self.evaluate_outputs(out)
+        res = self.evaluate_outputs(out)
+        if requested is not None:
+            res.update(self.conditional_metrics(out, torch.as_tensor(requested)[: self.n]))
+        return res
 
     def evaluate_outputs(self, out: dict[str, torch.Tensor]) -> dict[str, float]:
         """Metrics from precomputed extractor outputs (``{"features": (N, d), ...}``)."""

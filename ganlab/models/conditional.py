@@ -21,7 +21,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ganlab.losses import d_loss_bce, d_loss_hinge, d_loss_ls, g_loss_hinge, g_loss_ls, g_loss_nonsaturating
+from ganlab.losses import (
+    d_loss_bce,
+    d_loss_hinge,
+    d_loss_ls,
+    g_loss_hinge,
+    g_loss_ls,
+    g_loss_nonsaturating,
+)
 from ganlab.models.base import Family, StepContext
 
 __all__ = ["ConditionalGAN", "balanced_labels"]

@@ -71,10 +71,7 @@ def generate_batched(
         with torch.no_grad():
             for start in range(0, n, batch_size):
                 chunk = {k: v[start:start + batch_size].to(dev) for k, v in named.items()}
-                if call is not None:
-                    out = call(net, **chunk)
-                else:
-                    out = net(*chunk.values())
+                out = call(net, **chunk) if call is not None else net(*chunk.values())
                 out = out.float()
                 outs.append(out if out_device is None else out.to(out_device))
     finally:
