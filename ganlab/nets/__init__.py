@@ -6,6 +6,8 @@ critic maps ``(N, *in_shape)`` to raw logits ``(N,)`` (``(N // pack,)`` for PacG
 
 * :mod:`~ganlab.nets.mlp`: ``MLPGenerator``, ``MLPDiscriminator`` (vanilla GAN, PacGAN, 2-D toys)
 * :mod:`~ganlab.nets.dcgan`: ``DCGANGenerator``, ``DCGANDiscriminator``, ``DCGANCritic`` (28/32/64 px)
+* :mod:`~ganlab.nets.conditional`: ``ConcatGenerator``, ``ConcatDiscriminator``, ``CBNGenerator``,
+  ``ProjectionDiscriminator`` (class-conditional DCGANs; ``forward(z, y)`` / ``forward(x, y)``)
 * :mod:`~ganlab.nets.lsun_wgangp`: ``wgangp_lsun(version)`` (the LSUN-bedroom WGAN-GP v1 / v2)
 * :mod:`~ganlab.nets.init`: ``init_dcgan_weights``
 * :mod:`~ganlab.nets.registry`: ``build_generator``, ``build_discriminator``, ``count_parameters``
@@ -13,6 +15,13 @@ critic maps ``(N, *in_shape)`` to raw logits ``(N,)`` (``(N // pack,)`` for PacG
 
 from __future__ import annotations
 
+from ganlab.nets.conditional import (
+    CBNGenerator,
+    ConcatDiscriminator,
+    ConcatGenerator,
+    ConditionalBatchNorm2d,
+    ProjectionDiscriminator,
+)
 from ganlab.nets.dcgan import CHANNELS, DCGAN_SIZES, DCGANCritic, DCGANDiscriminator, DCGANGenerator
 from ganlab.nets.init import init_dcgan_weights
 from ganlab.nets.layers import NORMS, apply_spectral_norm, norm2d
@@ -32,6 +41,10 @@ __all__ = [
     "DISCRIMINATORS",
     "GENERATORS",
     "NORMS",
+    "CBNGenerator",
+    "ConcatDiscriminator",
+    "ConcatGenerator",
+    "ConditionalBatchNorm2d",
     "DCGANCritic",
     "DCGANDiscriminator",
     "DCGANGenerator",
@@ -39,6 +52,7 @@ __all__ = [
     "LSUNGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
+    "ProjectionDiscriminator",
     "apply_spectral_norm",
     "build_discriminator",
     "build_generator",

@@ -7,6 +7,12 @@ from typing import Any
 
 from torch import nn
 
+from ganlab.nets.conditional import (
+    CBNGenerator,
+    ConcatDiscriminator,
+    ConcatGenerator,
+    ProjectionDiscriminator,
+)
 from ganlab.nets.dcgan import DCGANCritic, DCGANDiscriminator, DCGANGenerator
 from ganlab.nets.layers import check_choice
 from ganlab.nets.mlp import MLPDiscriminator, MLPGenerator
@@ -23,12 +29,16 @@ __all__ = [
 GENERATORS: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLPGenerator,
     "dcgan": DCGANGenerator,
+    "cond_concat": ConcatGenerator,
+    "cond_cbn": CBNGenerator,
 }
 #: Discriminator / critic classes by kind.
 DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLPDiscriminator,
     "dcgan": DCGANDiscriminator,
     "dcgan_critic": DCGANCritic,
+    "cond_concat": ConcatDiscriminator,
+    "projection": ProjectionDiscriminator,
 }
 
 
