@@ -4,6 +4,11 @@ Every file the package writes (data caches, checkpoints, result records, real-fe
 statistics) goes through :func:`atomic_write_bytes` or one of its wrappers: the bytes go to a
 temporary file in the same folder, are flushed and fsynced, then renamed over the target. A
 crash leaves either the old file or the new one, never a truncated mix.
+
+Tensor files that are checked on every load (training checkpoints, the data cache) carry a
+checksum sidecar, the one format for it: ``<file>.json`` beside ``<file>.pt``, a JSON object
+``{"sha256": "<hex of the .pt bytes>", ...the writer's own fields}``, written by
+:func:`atomic_torch_save_checked` and read by :func:`read_sidecar` + :func:`load_verified`.
 """
 
 from __future__ import annotations
@@ -29,11 +34,20 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_json",
     "atomic_torch_save",
+    "atomic_torch_save_checked",
     "sha256_bytes",
     "sha256_file",
     "safe_torch_load",
+    "sidecar_path",
+    "read_sidecar",
+    "load_verified",
+    "ChecksumError",
     "ensure_writable_dir",
 ]
+
+
+class ChecksumError(ValueError):
+    """A file does not match its recorded sha256, its sidecar is unreadable, or it cannot be loaded."""
 
 
 def ensure_writable_dir(path: str | os.PathLike[str], what: str = "folder") -> Path:
@@ -121,3 +135,50 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def sidecar_path(path: str | os.PathLike[str]) -> Path:
+    """The checksum sidecar of ``path``: the same name with the suffix ``.json``."""
+    return Path(path).with_suffix(".json")
+
+
+def atomic_torch_save_checked(path: str | os.PathLike[str], obj: Any, **fields: Any) -> str:
+    """:func:`atomic_torch_save` ``obj``, then its sidecar ``{"sha256": digest, **fields}``
+    (atomically too; a crash between the two leaves a file without a sidecar). Returns the digest."""
+    if "sha256" in fields:
+        raise ValueError("'sha256' is the sidecar's own field; pass other names")
+    digest = atomic_torch_save(path, obj)
+    atomic_write_json(sidecar_path(path), {"sha256": digest, **fields})
+    return digest
+
+
+def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The checksum sidecar of ``path`` as a dict, or ``None`` when there is none.
+
+    Raises:
+        ChecksumError: the sidecar cannot be read or holds no ``sha256``.
+    """
+    side = sidecar_path(path)
+    if not side.is_file():
+        return None
+    try:
+        data = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ChecksumError(f"the checksum sidecar {side.name} of {path} cannot be read ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("sha256"), str):
+        raise ChecksumError(f"the checksum sidecar {side.name} of {path} holds no sha256")
+    return data
+
+
+def load_verified(path: str | os.PathLike[str], sha256: str | None, map_location: Any = "cpu") -> Any:
+    """:func:`safe_torch_load` ``path`` after checking it against ``sha256`` (skipped when ``None``).
+
+    Raises:
+        ChecksumError: the sum differs (names the file), or the file cannot be loaded.
+    """
+    if sha256 is not None and sha256_file(path) != sha256:
+        raise ChecksumError(f"file {path} does not match its sha256 (truncated or corrupt)")
+    try:
+        return safe_torch_load(path, map_location=map_location)
+    except Exception as exc:  # zip/pickle errors differ across torch versions
+        raise ChecksumError(f"file {path} cannot be read ({type(exc).__name__}: {exc})") from None

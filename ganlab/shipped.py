@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ganlab.io import atomic_torch_save, atomic_write_json, safe_torch_load, sha256_file
+from ganlab.io import ChecksumError, atomic_torch_save, atomic_write_json, load_verified
 
 __all__ = ["MANIFEST", "FORMAT", "ShippedWeightsError", "read_manifest", "save_weights",
            "load_weights"]
@@ -98,8 +98,8 @@ def load_weights(folder: str | os.PathLike[str], name: str, *, what: str = "weig
     path = folder / entry["file"]
     if not path.is_file():
         raise error(f"{what} file {str(path)!r} of {name!r} is missing; make it with: {fix}")
-    actual = sha256_file(path)
-    if actual != entry["sha256"]:
-        raise error(f"{what} file {str(path)!r} has sha256 {actual} but the manifest expects "
-                    f"{entry['sha256']}; the file is corrupted, replaced or stale: rebuild it with: {fix}")
-    return safe_torch_load(path), entry
+    try:
+        return load_verified(path, entry["sha256"]), entry
+    except ChecksumError as exc:
+        raise error(f"{what} {name!r}: {exc} (the manifest's sha256 is {entry['sha256']}; corrupted, "
+                    f"replaced or stale): rebuild it with: {fix}") from None

@@ -78,6 +78,38 @@ def test_atomic_write_leaves_old_file_when_interrupted(tmp_path: Path, monkeypat
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temp file left
 
 
+def test_checksum_sidecar_is_one_format_for_checkpoints_and_caches(tmp_path: Path) -> None:
+    from ganlab.data.cache import load_or_build
+    from ganlab.io import (
+        ChecksumError,
+        atomic_torch_save_checked,
+        load_verified,
+        read_sidecar,
+        sha256_file,
+        sidecar_path,
+    )
+    from ganlab.train.checkpoint import save_checkpoint
+
+    pt = tmp_path / "x.pt"
+    digest = atomic_torch_save_checked(pt, {"w": torch.ones(3)}, step=7)
+    assert read_sidecar(pt) == {"sha256": digest, "step": 7}
+    assert torch.equal(load_verified(pt, digest)["w"], torch.ones(3))
+    ckpt = save_checkpoint(tmp_path / "ckpt", 5, {"step": 5})
+    load_or_build(tmp_path / "cache", "k", lambda: ({"x": torch.zeros(2)}, {"n": 2}))
+    for written in (ckpt, tmp_path / "cache" / "k.pt"):  # both sidecars: sha256 + the writer's fields
+        assert read_sidecar(written)["sha256"] == sha256_file(written)
+    assert read_sidecar(ckpt) == {"sha256": read_sidecar(ckpt)["sha256"], "step": 5}
+    pt.write_bytes(pt.read_bytes()[:-10])
+    with pytest.raises(ChecksumError, match="does not match its sha256"):
+        load_verified(pt, digest)
+    sidecar_path(pt).write_text("{not json")
+    with pytest.raises(ChecksumError, match="cannot be read"):
+        read_sidecar(pt)
+    assert read_sidecar(tmp_path / "none.pt") is None
+    with pytest.raises(ValueError, match="sha256"):
+        atomic_torch_save_checked(pt, {}, sha256="x")
+
+
 def test_results_dir_not_writable_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "a_file"
     blocker.write_text("x")

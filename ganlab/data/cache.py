@@ -1,15 +1,14 @@
 """The uint8 tensor cache: preprocess once, reload in well under a second, verify every load.
 
 A cache entry is two files in ``{root}/cache/``: ``{key}.pt`` (a ``torch.save``'d dict of
-tensors, written atomically) and ``{key}.json`` (its sha256, the tensor shapes, the source
-fingerprint and any metadata). Loading recomputes the sha256; a truncated or corrupt file,
+tensors, written atomically) and its :mod:`ganlab.io` checksum sidecar ``{key}.json`` (its
+sha256, plus the cache format, the tensor shapes, the source fingerprint and any metadata). Loading recomputes the sha256; a truncated or corrupt file,
 a missing sidecar, or a changed source fingerprint makes the entry be rebuilt (with a warning
 for damage).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import warnings
@@ -19,10 +18,19 @@ from typing import Any
 
 import torch
 
-from ganlab.io import atomic_torch_save, atomic_write_json, safe_torch_load, sha256_file
+from ganlab.io import (
+    ChecksumError,
+    atomic_torch_save_checked,
+    load_verified,
+    read_sidecar,
+    sidecar_path,
+)
 
 __all__ = ["CACHE_FORMAT", "cache_key", "cache_paths", "load_or_build"]
 
+# The sidecar is ganlab.io's checksum sidecar: ``sha256`` plus the fields below (``format`` is
+# this number). Caches written before ganlab.io owned the sidecar already had this layout and stay
+# valid; an entry of any other format is simply rebuilt (quietly, see _read_valid).
 CACHE_FORMAT = 1
 Tensors = dict[str, torch.Tensor]
 Builder = Callable[[], tuple[Tensors, dict[str, Any]]]
@@ -36,29 +44,28 @@ def cache_key(name: str, split: str, size: int | None, channels: int | None, tag
 
 def cache_paths(cache_dir: Path, key: str) -> tuple[Path, Path]:
     """``(tensor_file, sidecar_json)`` of ``key`` in ``cache_dir``."""
-    return cache_dir / f"{key}.pt", cache_dir / f"{key}.json"
+    pt = cache_dir / f"{key}.pt"
+    return pt, sidecar_path(pt)
 
 
-def _read_valid(pt: Path, side: Path, fingerprint: str | None) -> tuple[Tensors, dict[str, Any]] | None:
+def _read_valid(pt: Path, fingerprint: str | None) -> tuple[Tensors, dict[str, Any]] | None:
     """The cached tensors and meta if the entry is present and intact, else ``None`` (warns on damage)."""
     if not pt.exists():
         return None
     try:
-        meta = json.loads(side.read_text())
-    except (OSError, ValueError):
-        warnings.warn(f"cache file {pt} has no readable checksum sidecar {side.name}; rebuilding it", stacklevel=4)
+        meta = read_sidecar(pt)
+    except ChecksumError:
+        meta = None
+    if meta is None:
+        warnings.warn(f"cache file {pt} has no readable checksum sidecar {sidecar_path(pt).name}; "
+                      "rebuilding it", stacklevel=4)
         return None
     if meta.get("format") != CACHE_FORMAT or meta.get("fingerprint") != fingerprint:
         return None  # built by another version or from other source files: rebuild quietly
-    if sha256_file(pt) != meta.get("sha256"):
-        warnings.warn(
-            f"cache file {pt} does not match its sha256 (truncated or corrupt); rebuilding it", stacklevel=4
-        )
-        return None
     try:
-        tensors = safe_torch_load(pt)
-    except Exception as exc:  # checksum matched but unreadable: treat as damage too
-        warnings.warn(f"cache file {pt} could not be read ({exc}); rebuilding it", stacklevel=4)
+        tensors = load_verified(pt, meta["sha256"])
+    except ChecksumError as exc:  # sum differs, or it matched but the file is unreadable
+        warnings.warn(f"cache {exc}; rebuilding it", stacklevel=4)
         return None
     shapes = {k: list(v.shape) for k, v in tensors.items()}
     if shapes != meta.get("shapes"):
@@ -80,26 +87,23 @@ def load_or_build(
 
     A cache folder that cannot be written only costs a warning: the built tensors are returned.
     """
-    pt, side = cache_paths(cache_dir, key)
-    hit = _read_valid(pt, side, fingerprint)
+    pt, _ = cache_paths(cache_dir, key)
+    hit = _read_valid(pt, fingerprint)
     if hit is not None:
         return hit
     tensors, meta = build()
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     try:
-        sha = atomic_torch_save(pt, tensors)
-        atomic_write_json(
-            side,
-            {
-                "format": CACHE_FORMAT,
-                "key": key,
-                "sha256": sha,
-                "shapes": {k: list(v.shape) for k, v in tensors.items()},
-                "dtypes": {k: str(v.dtype) for k, v in tensors.items()},
-                "fingerprint": fingerprint,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "meta": meta,
-            },
+        atomic_torch_save_checked(
+            pt,
+            tensors,
+            format=CACHE_FORMAT,
+            key=key,
+            shapes={k: list(v.shape) for k, v in tensors.items()},
+            dtypes={k: str(v.dtype) for k, v in tensors.items()},
+            fingerprint=fingerprint,
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            meta=meta,
         )
     except OSError as exc:
         warnings.warn(f"could not write the data cache {pt} ({exc}); the set will be rebuilt next time", stacklevel=3)

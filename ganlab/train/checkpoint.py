@@ -1,20 +1,25 @@
 """Rotating, atomic, checksummed checkpoints.
 
-Each checkpoint is ``ckpt-<step:08d>.pt`` (written with temp file + rename) plus a sidecar
-``ckpt-<step:08d>.json`` holding its sha256. :func:`latest_good` walks from the newest to the
+Each checkpoint is ``ckpt-<step:08d>.pt`` (written with temp file + rename) plus its
+:mod:`ganlab.io` checksum sidecar ``ckpt-<step:08d>.json`` (``{"sha256", "step"}``). :func:`latest_good` walks from the newest to the
 oldest and returns the first whose sum matches and that loads with ``weights_only=True``; a
 truncated or corrupt newest file therefore falls back to the previous good one.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from pathlib import Path
 from typing import Any
 
-from ganlab.io import atomic_torch_save, atomic_write_json, safe_torch_load, sha256_file
+from ganlab.io import (
+    ChecksumError,
+    atomic_torch_save_checked,
+    load_verified,
+    read_sidecar,
+    sidecar_path,
+)
 
 __all__ = ["save_checkpoint", "list_checkpoints", "latest_good", "load_checkpoint", "CheckpointError"]
 
@@ -37,33 +42,25 @@ def save_checkpoint(folder: str | Path, step: int, state: dict[str, Any], keep: 
     """Write ``state`` as the checkpoint of ``step``; keep only the ``keep`` newest."""
     folder = Path(folder)
     path = folder / f"ckpt-{step:08d}.pt"
-    digest = atomic_torch_save(path, state)
-    atomic_write_json(path.with_suffix(".json"), {"step": step, "sha256": digest})
+    atomic_torch_save_checked(path, state, step=step)
     for old in list_checkpoints(folder)[:-keep]:
         old.unlink(missing_ok=True)
-        old.with_suffix(".json").unlink(missing_ok=True)
+        sidecar_path(old).unlink(missing_ok=True)
     return path
 
 
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """Load one checkpoint, verifying its sidecar sum when present.
+    """Load one checkpoint, verifying its sidecar sum when present (a crash between writing the
+    file and its sidecar leaves none: such a file is loaded unverified).
 
     Raises:
-        CheckpointError: sum mismatch or unreadable file (names the file).
+        CheckpointError: unreadable sidecar, sum mismatch or unreadable file (names the file).
     """
-    path = Path(path)
-    side = path.with_suffix(".json")
-    if side.is_file():
-        try:
-            expected = json.loads(side.read_text())["sha256"]
-        except (ValueError, KeyError):
-            expected = None
-        if expected is not None and sha256_file(path) != expected:
-            raise CheckpointError(f"checkpoint {path} does not match its sha256 (truncated or corrupt)")
     try:
-        return safe_torch_load(path, map_location=map_location)
-    except Exception as exc:  # zip/pickle errors differ across torch versions
-        raise CheckpointError(f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc})") from None
+        side = read_sidecar(path)
+        return load_verified(path, side and side["sha256"], map_location=map_location)
+    except ChecksumError as exc:
+        raise CheckpointError(f"checkpoint {exc}") from None
 
 
 def latest_good(folder: str | Path, map_location: Any = "cpu") -> tuple[Path, dict[str, Any]] | None:
