@@ -8,17 +8,16 @@ renders them with headers that name the extractor and N of every metric::
     fid[mnist_cnn,N=1000]            ->  "FID (mnist_cnn, N=1000)"
     precision[mnist_cnn,N=1000,k=3]  ->  "precision (mnist_cnn, N=1000, k=3)"
 
-Nothing here knows a particular metric's key: keys are parsed as ``name[arg,arg,...]`` (a lenient
-counterpart of :func:`ganlab.metrics.keys.parse_metric_key` that accepts any key), ordered
-by :data:`METRIC_ORDER` (unknown names last, alphabetically) and non-numeric values (lists such
-as per-mode counts) are ignored.
+Nothing here knows a particular metric's key: keys are read with
+:func:`ganlab.metrics.keys.parse_metric_key` (a key that is not of its form, such as a bare
+``loss``, stands for itself), ordered by :data:`METRIC_ORDER` (unknown names last,
+alphabetically) and non-numeric values (lists such as per-mode counts) are ignored.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from ganlab.io import atomic_write_text
+from ganlab.metrics.keys import parse_metric_key
 
 __all__ = [
     "METRIC_ORDER",
     "TIME_KEY",
-    "split_metric_key",
     "metric_label",
     "find_metric",
     "numeric_metrics",
@@ -57,28 +56,31 @@ _DISPLAY = {"fid": "FID", "kid": "KID", "kid_std": "KID std", "is": "IS", "is_st
             "modes_covered": "modes covered", "mode_kl": "mode KL", "psnr": "PSNR", "ssim": "SSIM"}
 # Records keep the training time in ``wall_time``; tables show it under this column name.
 TIME_KEY = "train_time_s"
-_KEY_RE = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<args>[^\[\]]*)\]$")
 
 
-def split_metric_key(key: str) -> tuple[str, list[str]]:
-    """Split ``"fid[mnist_cnn,N=1000]"`` into ``("fid", ["mnist_cnn", "N=1000"])``.
+def _parsed(key: str) -> dict[str, Any] | None:
+    try:
+        return parse_metric_key(key)
+    except ValueError:
+        return None
 
-    A key without brackets gives ``(key, [])``.
-    """
-    m = _KEY_RE.match(key.strip())
-    if m is None:
-        return key.strip(), []
-    args = [a.strip() for a in m.group("args").split(",") if a.strip()]
-    return m.group("name").strip(), args
+
+def _metric_name(key: str) -> str:
+    """``"fid"`` for ``"fid[mnist_cnn,N=1000]"``; a key that is not a metric key is its own name."""
+    parsed = _parsed(key)
+    return key if parsed is None else parsed["metric"]
 
 
 def metric_label(key: str) -> str:
-    """Human header naming extractor and N: ``"FID (mnist_cnn, N=1000)"``."""
+    """Human header naming extractor and N: ``"FID (mnist_cnn, N=1000)"`` (other keys as they are)."""
     if key == TIME_KEY:
         return "training time (s)"
-    name, args = split_metric_key(key)
-    shown = _DISPLAY.get(name, name)
-    return f"{shown} ({', '.join(args)})" if args else shown
+    parsed = _parsed(key)
+    if parsed is None:
+        return _DISPLAY.get(key, key)
+    name, extractor, n = parsed.pop("metric"), parsed.pop("extractor"), parsed.pop("n")
+    args = [extractor, f"N={n}", *(f"{k}={v}" for k, v in parsed.items())]
+    return f"{_DISPLAY.get(name, name)} ({', '.join(args)})"
 
 
 def find_metric(metrics: Mapping[str, Any] | Iterable[str], name: str) -> str | None:
@@ -86,13 +88,13 @@ def find_metric(metrics: Mapping[str, Any] | Iterable[str], name: str) -> str | 
     ``"fid[mnist_cnn,N=1000]"``), or ``None``. Lets code read a metric without hard-coding
     its extractor and N."""
     for key in metrics:
-        if split_metric_key(key)[0] == name:
+        if _metric_name(key) == name:
             return key
     return None
 
 
 def _order(key: str) -> tuple[int, str]:
-    name = split_metric_key(key)[0]
+    name = _metric_name(key)
     rank = METRIC_ORDER.index(name) if name in METRIC_ORDER else len(METRIC_ORDER)
     return rank, key
 
@@ -229,7 +231,7 @@ class DatasetTable:
     def display_keys(self) -> list[str]:
         """The columns shown in Markdown: all keys except within-run spreads (``kid_std``,
         ``is_std``: the spread over KID subsets / IS splits of one run, kept in the CSV)."""
-        return [k for k in self.keys if not split_metric_key(k)[0].endswith("_std")]
+        return [k for k in self.keys if not _metric_name(k).endswith("_std")]
 
     @property
     def families(self) -> list[str]:

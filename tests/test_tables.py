@@ -21,7 +21,6 @@ from ganlab.tables import (
     missing_notebooks,
     numeric_metrics,
     readme_markdown,
-    split_metric_key,
     write_tables,
 )
 
@@ -38,9 +37,7 @@ def _rec(notebook, run, seed, metrics, *, dataset="mnist5k", family="dcgan", wal
 
 
 def test_parse_and_label():
-    assert split_metric_key(FID) == ("fid", ["mnist_cnn", "N=1000"])
-    assert split_metric_key(PREC) == ("precision", ["mnist_cnn", "N=1000", "k=3"])
-    assert split_metric_key("loss") == ("loss", [])
+    assert metric_label("loss") == "loss" and metric_label("fid_inf[mnist_cnn]") == "fid_inf[mnist_cnn]"
     assert metric_label(FID) == "FID (mnist_cnn, N=1000)"
     assert metric_label(PREC) == "precision (mnist_cnn, N=1000, k=3)"
     assert metric_label("modes[ring8,N=2500]") == "modes (ring8, N=2500)"
