@@ -27,7 +27,7 @@ from torch import nn
 
 from ganlab.shipped import MANIFEST, ShippedWeightsError, load_weights, save_weights
 
-__all__ = ["SPECS", "build_generator", "train_checkpoint", "load_generator", "load_or_train",
+__all__ = ["SPECS", "train_checkpoint", "load_generator", "load_or_train",
            "shipped_dir", "PretrainedError"]
 
 SPECS: dict[str, dict[str, Any]] = {
@@ -63,12 +63,14 @@ def shipped_dir() -> Path | None:
     return folder if (folder / MANIFEST).is_file() else None
 
 
-def build_generator(name: str) -> nn.Module:
-    """The (untrained) DCGAN generator of checkpoint ``name``: ``(N, nz) -> (N, C, H, W)`` in [-1, 1]."""
-    from ganlab.nets import DCGANGenerator
+def _untrained_generator(name: str) -> nn.Module:
+    """The (untrained) DCGAN generator of checkpoint ``name``'s spec, from
+    :func:`ganlab.nets.build_generator`: ``(N, nz) -> (N, C, H, W)`` in [-1, 1]."""
+    from ganlab.nets import build_generator
 
     s = _spec(name)
-    return DCGANGenerator(nz=s["nz"], image_size=s["image_size"], channels=s["channels"], ngf=s["ngf"])
+    return build_generator("dcgan", nz=s["nz"], image_size=s["image_size"], channels=s["channels"],
+                           ngf=s["ngf"])
 
 
 def _train(name: str, steps: int, device: str, checkpoint_dir: Path | None,
@@ -80,7 +82,7 @@ def _train(name: str, steps: int, device: str, checkpoint_dir: Path | None,
 
     s = _spec(name)
     torch.manual_seed(s["seed"])
-    G = build_generator(name)
+    G = _untrained_generator(name)
     sn = bool(s.get("d_spectral_norm", False))
     D = DCGANDiscriminator(image_size=s["image_size"], channels=s["channels"], ndf=s["ndf"],
                            norm="none" if sn else "batch", spectral_norm=sn)
@@ -128,7 +130,7 @@ def load_generator(name: str, folder: str | Path | None = None,
         raise PretrainedError(f"no checkpoint manifest found for {name!r} (looked in {folder})")
     state, entry = load_weights(folder, name, what="checkpoint", fix=COMMAND, error=PretrainedError)
     path = folder / entry["file"]
-    G = build_generator(name)
+    G = _untrained_generator(name)
     try:
         G.load_state_dict(state["generator"])
     except (RuntimeError, KeyError) as exc:
