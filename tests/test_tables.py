@@ -40,7 +40,7 @@ def test_parse_and_label():
     assert metric_label("loss") == "loss" and metric_label("fid_inf[mnist_cnn]") == "fid_inf[mnist_cnn]"
     assert metric_label(FID) == "FID (mnist_cnn, N=1000)"
     assert metric_label(PREC) == "precision (mnist_cnn, N=1000, k=3)"
-    assert metric_label("modes[ring8,N=2500]") == "modes (ring8, N=2500)"
+    assert metric_label("modes[points,N=2500]") == "modes (points, N=2500)"
     assert metric_label(TIME_KEY) == "training time (s)"
 
 
@@ -70,7 +70,7 @@ def test_table_aggregates_seeds_and_orders_columns():
         _rec("04_dcgan", "dcgan", 0, {PREC: 0.6, FID: 10.0, COV: 10}, wall=30.0),
         _rec("04_dcgan", "dcgan", 1, {PREC: 0.8, FID: 14.0, COV: 10}, wall=50.0),
         _rec("07_wgan_gp", "wgan_gp", 0, {FID: 20.0}, family="wgan_gp", wall=90.0),
-        _rec("02_toy", "gan", 0, {"modes[ring8,N=2500]": 7}, dataset="ring8", family="gan"),
+        _rec("02_toy", "gan", 0, {"modes[points,N=2500]": 7}, dataset="ring8", family="gan"),
     ]
     recs[2]["model"]["params_g"] = 1_486_352
     recs[2]["config"].update(steps=800, batch_size=32)
@@ -95,7 +95,7 @@ def test_table_aggregates_seeds_and_orders_columns():
     assert math.isnan(steps[0]) and steps[1] == 800
     tables = dataset_tables(recs)
     assert list(tables) == ["mnist5k", "ring8"]
-    assert tables["ring8"].metric_keys == ["modes[ring8,N=2500]"]
+    assert tables["ring8"].metric_keys == ["modes[points,N=2500]"]
 
 
 def test_unknown_dataset_names_the_known_ones():
