@@ -2,8 +2,8 @@
 
 Notebook 17 builds every table of the course from the JSON records that
 :func:`ganlab.experiment.train_run` writes (see :mod:`ganlab.results`). This module turns those
-records into numbers (mean and standard deviation over seeds, one row per notebook and run) and
-renders them with headers that name the extractor and N of every metric::
+records into numbers (mean and standard deviation over seeds, one row per notebook and run: a
+pandas ``groupby``) and renders them with headers that name the extractor and N of every metric::
 
     fid[mnist_cnn,N=1000]            ->  "FID (mnist_cnn, N=1000)"
     precision[mnist_cnn,N=1000,k=3]  ->  "precision (mnist_cnn, N=1000, k=3)"
@@ -289,59 +289,57 @@ class DatasetTable:
         raise KeyError(f"no row {run!r} in the {self.dataset} table")
 
 
-def _mean_std(values: list[float]) -> tuple[float, float, int]:
-    vals = [v for v in values if v is not None and not math.isnan(v)]
-    if not vals:
-        return math.nan, math.nan, 0
-    if any(math.isinf(v) for v in vals):
-        return (math.inf if any(v > 0 for v in vals if math.isinf(v)) else -math.inf), math.nan, len(vals)
-    mean = sum(vals) / len(vals)
-    if len(vals) == 1:
-        return mean, math.nan, 1
-    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
-    return mean, std, len(vals)
-
-
 def dataset_table(records: Iterable[Mapping[str, Any]], dataset: str) -> DatasetTable:
     """The comparison table of ``dataset``: one row per (notebook, run), seeds aggregated.
 
     Rows are ordered by notebook, then by the order the runs were recorded; columns are every
-    numeric metric key found in the dataset's records plus the training time.
+    numeric metric key found in the dataset's records plus the training time. A pandas
+    ``groupby`` over the records does the aggregation: per row and key the mean, the sample
+    standard deviation (ddof=1; NaN for one value) and the count of the values that are not
+    NaN; where a value is infinite the mean is that infinity (``+inf`` if any is) and the std NaN.
 
     Raises:
         ValueError: no record for ``dataset`` (names the datasets that have records).
     """
+    import numpy as np
+    import pandas as pd
+
     recs = [r for r in records if r.get("dataset") == dataset]
     if not recs:
         have = sorted({str(r.get("dataset")) for r in records})
         raise ValueError(f"no records for dataset {dataset!r}; records exist for: {have or 'none'}")
-    recs.sort(key=lambda r: (str(r.get("notebook")), str(r.get("created", ""))))
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-    for r in recs:
-        groups.setdefault((str(r.get("notebook")), str(r.get("run"))), []).append(r)
-    keys = sorted({k for r in recs for k in numeric_metrics(r.get("metrics") or {})}, key=_order)
+    metrics = [numeric_metrics(r.get("metrics") or {}) for r in recs]
+    keys = sorted({k for m in metrics for k in m}, key=_order)
     keys.append(TIME_KEY)
-    rows: list[dict[str, Any]] = []
-    table = DatasetTable(dataset, rows, keys, {k: [] for k in keys}, {k: [] for k in keys},
-                         {k: [] for k in keys})
-    for (notebook, run), group in groups.items():
-        model = group[0].get("model") or {}
-        family = model.get("family") if isinstance(model, Mapping) else None
-        config = group[0].get("config") or {}
-        rows.append({"notebook": notebook, "run": run, "family": family or "—",
-                     "seeds": len({g.get("seed") for g in group}),
-                     "params_g": model.get("params_g") if isinstance(model, Mapping) else None,
-                     "steps": config.get("steps"), "batch_size": config.get("batch_size")})
-        for k in keys:
-            if k == TIME_KEY:
-                vals = [_number(g.get("wall_time")) for g in group]
-            else:
-                vals = [numeric_metrics(g.get("metrics") or {}).get(k) for g in group]
-            m, s, n = _mean_std([v for v in vals if v is not None])
-            table.mean[k].append(m)
-            table.std[k].append(s)
-            table.count[k].append(n)
-    return table
+    models = [r.get("model") if isinstance(r.get("model"), Mapping) else {} for r in recs]
+    frame = pd.DataFrame({
+        "notebook": [str(r.get("notebook")) for r in recs],
+        "run": [str(r.get("run")) for r in recs],
+        "created": [str(r.get("created", "")) for r in recs],
+        "seed": [r.get("seed") for r in recs],
+        "family": [m.get("family") or "—" for m in models],
+        "params_g": [m.get("params_g") for m in models],
+        "steps": [(r.get("config") or {}).get("steps") for r in recs],
+        "batch_size": [(r.get("config") or {}).get("batch_size") for r in recs],
+    }, dtype=object)
+    values = pd.DataFrame([{**m, TIME_KEY: _number(r.get("wall_time"))} for r, m in zip(recs, metrics)],
+                          columns=keys, dtype=float)
+    order = frame.sort_values(["notebook", "created"], kind="stable").index
+    frame, values = frame.loc[order], values.loc[order]
+    by = [frame["notebook"], frame["run"]]
+    groups = values.groupby(by, sort=False)
+    first = frame.groupby(["notebook", "run"], sort=False).head(1)  # budget: a row's first record
+    seeds = frame.groupby(["notebook", "run"], sort=False)["seed"].nunique(dropna=False)
+    pos_inf = values.eq(np.inf).groupby(by, sort=False).any()
+    neg_inf = values.eq(-np.inf).groupby(by, sort=False).any()
+    mean = groups.mean().mask(neg_inf, -np.inf).mask(pos_inf, np.inf)
+    std = groups.std(ddof=1).mask(pos_inf | neg_inf)
+    count = groups.count()
+    rows = [{"notebook": f["notebook"], "run": f["run"], "family": f["family"], "seeds": int(n),
+             "params_g": f["params_g"], "steps": f["steps"], "batch_size": f["batch_size"]}
+            for f, n in zip(first.to_dict("records"), seeds.tolist())]
+    return DatasetTable(dataset, rows, keys, {k: mean[k].tolist() for k in keys},
+                        {k: std[k].tolist() for k in keys}, {k: count[k].tolist() for k in keys})
 
 
 def dataset_tables(records: Iterable[Mapping[str, Any]]) -> dict[str, DatasetTable]:
@@ -353,7 +351,10 @@ def dataset_tables(records: Iterable[Mapping[str, Any]]) -> dict[str, DatasetTab
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 4) -> str:
     """A GitHub Markdown table; the first ``left`` columns left-aligned, the others right-aligned
-    (``|`` in cells escaped)."""
+    (``|`` in cells escaped).
+
+    Not ``DataFrame.to_markdown``: tabulate pads every cell to its column's width, which would
+    change every table already pasted into the README and needs an extra dependency."""
 
     def esc(x: Any) -> str:
         return str(x).replace("|", "\\|").replace("\n", " ")
