@@ -105,7 +105,13 @@ def test_shipped_shapes_generator_draws_all_three_shapes() -> None:
 
 def test_shipped_manifests_share_one_format_and_old_ones_are_refused(tmp_path: Path) -> None:
     from ganlab.metrics.extractors import WEIGHTS_DIR
-    from ganlab.shipped import FORMAT, ShippedWeightsError, load_weights, read_manifest, save_weights
+    from ganlab.shipped import (
+        FORMAT,
+        ShippedWeightsError,
+        load_weights,
+        read_manifest,
+        save_weights,
+    )
 
     for folder in (WEIGHTS_DIR, pretrained.shipped_dir()):
         manifest = read_manifest(folder)
