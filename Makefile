@@ -39,7 +39,7 @@ test: setup
 	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m pytest $(PYTEST_ARGS)
 
 run-all: setup
-	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m ganlab.run_notebooks --profile $(PROFILE) --device $(DEVICE) \
+	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m ganlab.course.runner --profile $(PROFILE) --device $(DEVICE) \
 		--data-dir $(DATA_DIR) --results-dir $(RESULTS_DIR) $(NOTEBOOKS)
 
 readme-results: setup
@@ -63,7 +63,7 @@ extractors: setup
 	$(PY) -m ganlab.metrics.train_extractors --all --out ganlab/weights
 
 checkpoints: setup
-	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m ganlab.pretrained --all --out data/checkpoints
+	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m ganlab.course.pretrained --all --out data/checkpoints
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

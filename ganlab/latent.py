@@ -310,7 +310,7 @@ def decode(
     """Run the generator on codes without gradients, in batches; results on the CPU.
 
     The generator is used as it is (call ``G.eval()`` first for batch-norm generators; the
-    loaders in ``ganlab.pretrained`` return it in eval mode).
+    loaders in ``ganlab.course.pretrained`` return it in eval mode).
 
     Args:
         G: generator (``G.nz``; ``G(z)`` in ``[-1, 1]``).

@@ -2,7 +2,7 @@
 
 The one format and the one loader for every set of weights the course ships:
 ``ganlab/weights`` (the feature extractors of :mod:`ganlab.metrics`, ``make extractors``) and
-``data/checkpoints`` (the generators of :mod:`ganlab.pretrained`, ``make checkpoints``).
+``data/checkpoints`` (the generators of :mod:`ganlab.course.pretrained`, ``make checkpoints``).
 
 Manifest (``FORMAT`` 2)::
 

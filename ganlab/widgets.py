@@ -49,7 +49,7 @@ def enable_colab_widgets() -> bool:
     Returns:
         True when running in Colab and the call succeeded.
     """
-    from ganlab.notebook import in_colab
+    from ganlab.course.session import in_colab
 
     if not in_colab():
         return False

@@ -1,4 +1,4 @@
-"""ganlab.experiment: the notebooks' run helpers against a real smoke-profile session."""
+"""ganlab.course.experiment: the notebooks' run helpers against a real smoke-profile session."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-import ganlab.notebook
-from ganlab.experiment import train_on_datasets
+import ganlab.course.session
+from ganlab.course.experiment import train_on_datasets
 from ganlab.nets import DCGANDiscriminator, DCGANGenerator
 
 
 def test_train_on_datasets_records_untrained_baseline_and_trains(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GANLAB_DATA_DIR", raising=False)
-    S = ganlab.notebook.start("05_lsgan", profile="smoke", seed=3, device="cpu", results_dir=tmp_path)
+    S = ganlab.course.session.start("05_lsgan", profile="smoke", seed=3, device="cpu", results_dir=tmp_path)
     channels_seen: list[int] = []
 
     def nets(channels: int):

@@ -14,8 +14,8 @@ import nbformat
 import pytest
 import torch
 
+from ganlab.course.records import save_record
 from ganlab.io import atomic_write_json
-from ganlab.results import save_record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -161,7 +161,7 @@ def test_run_all_keeps_going_past_a_failing_notebook(tmp_path: Path) -> None:
     _notebook(nbs / "02_works.ipynb", "print('fine', PROFILE)")
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "ganlab.run_notebooks", str(nbs / "01_fails.ipynb"),
+        [sys.executable, "-m", "ganlab.course.runner", str(nbs / "01_fails.ipynb"),
          str(nbs / "02_works.ipynb"), "--profile", "smoke", "--out", str(out),
          "--results-dir", str(tmp_path / "res")],
         capture_output=True, text=True, cwd=tmp_path, timeout=300)
@@ -176,7 +176,7 @@ def test_run_all_keeps_going_past_a_failing_notebook(tmp_path: Path) -> None:
 
 
 def test_printed_paths_hide_the_home_folder(tmp_path: Path, monkeypatch) -> None:
-    from ganlab.notebook import display_path
+    from ganlab.course.session import display_path
 
     monkeypatch.chdir(tmp_path)
     assert display_path(tmp_path / "build" / "r") == "build/r"

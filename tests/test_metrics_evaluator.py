@@ -172,7 +172,7 @@ def test_metric_key_round_trip() -> None:
 def test_make_evaluator_loads_named_data_at_the_profiles_image_size(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from ganlab.experiment import make_evaluator
+    from ganlab.course.experiment import make_evaluator
     from ganlab.profiles import Settings
 
     def session(**values):

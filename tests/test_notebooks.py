@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ganlab.course_notebooks import badge_line, normalise_notebook, setup_cell_source
+from ganlab.course.stamping import badge_line, normalise_notebook, setup_cell_source
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -44,7 +44,7 @@ def test_stored_clean_and_stamped(path: Path) -> None:
     assert "".join(cells[0]["source"]).startswith(f"# {path.stem[:2]}"), "cell 1 must be the title"
     assert badge_line(path.stem) in "".join(cells[0]["source"]), "cell 1 lacks the Colab badge"
     assert "".join(cells[1]["source"]) == setup_cell_source(), (
-        f"{path.name}: setup cell differs from ganlab/templates/setup_cell.py; run make stamp")
+        f"{path.name}: setup cell differs from ganlab/course/templates/setup_cell.py; run make stamp")
     assert "parameters" in cells[2].get("metadata", {}).get("tags", []), "cell 3 must be the parameters cell"
     params = "".join(cells[2]["source"])
     for name in ("PROFILE", "SEED", "DEVICE", "DATA_DIR", "RESULTS_DIR"):

@@ -1,4 +1,4 @@
-"""ganlab.pretrained: the shipped generators are verified, learned, and rebuilt when missing."""
+"""ganlab.course.pretrained: the shipped generators are verified, learned, and rebuilt when missing."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-import ganlab.pretrained as pretrained
+import ganlab.course.pretrained as pretrained
+from ganlab.course.pretrained import PretrainedError, load_generator, load_or_train
 from ganlab.data import load
 from ganlab.metrics import extract, frechet_distance, get_extractor
-from ganlab.pretrained import PretrainedError, load_generator, load_or_train
 from ganlab.viz import class_counts
 
 

@@ -1,4 +1,4 @@
-"""ganlab.tables: comparison tables built from run records (notebook 17)."""
+"""ganlab.course.tables: comparison tables built from run records (notebook 17)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from ganlab.results import load_records, save_record
-from ganlab.tables import (
+from ganlab.course.records import load_records, save_record
+from ganlab.course.tables import (
     TIME_KEY,
     dataset_table,
     dataset_tables,

@@ -3,7 +3,7 @@
 Usage: ``python tools/stamp_notebooks.py [--check] [notebooks/*.ipynb]``
 
 Cell 1 (markdown) must start with the notebook's title line; the Colab badge line after it is
-(re)written. Cell 2 becomes the setup cell rendered from ``ganlab/templates/setup_cell.py`` with
+(re)written. Cell 2 becomes the setup cell rendered from ``ganlab/course/templates/setup_cell.py`` with
 the repository and ref from ``course.toml``. ``--check`` changes nothing and exits 1 when a
 notebook differs from what stamping would produce (used by the tests and CI).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ganlab.course_notebooks import normalise_notebook  # noqa: E402
+from ganlab.course.stamping import normalise_notebook  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

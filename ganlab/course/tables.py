@@ -1,7 +1,7 @@
 """Comparison tables from run records: one table per dataset, exported as Markdown and CSV.
 
 Notebook 17 builds every table of the course from the JSON records that
-:func:`ganlab.experiment.train_run` writes (see :mod:`ganlab.results`). This module turns those
+:func:`ganlab.course.experiment.train_run` writes (see :mod:`ganlab.course.records`). This module turns those
 records into numbers (mean and standard deviation over seeds, one row per notebook and run: a
 pandas ``groupby``) and renders them with headers that name the extractor and N of every metric::
 

@@ -1,4 +1,4 @@
-"""Run records: one JSON file per training run (``ganlab.tables`` builds notebook 17's tables from them).
+"""Run records: one JSON file per training run (``ganlab.course.tables`` builds notebook 17's tables from them).
 
 A record holds everything needed to compare and reproduce a run: notebook, run name, dataset,
 family and recipe, config, seed, losses and evaluations over training, final metrics (keys

@@ -2,7 +2,7 @@
 
 Used by ``tools/stamp_notebooks.py`` (to write) and by the tests (to check). Every notebook's
 cell 1 is markdown starting with its ``# title``; cell 2 is the setup cell rendered from
-``ganlab/templates/setup_cell.py`` with the repository named in ``ganlab/course.toml``; cell 3 is the
+``ganlab/course/templates/setup_cell.py`` with the repository named in ``ganlab/course/course.toml``; cell 3 is the
 papermill ``parameters`` cell. Notebooks are stored without outputs, execution counts or widget
 state.
 """
@@ -25,14 +25,14 @@ _DEFAULT = {"repo": "ganlab/ganlab", "ref": "main"}
 
 
 def course_config() -> dict[str, str]:
-    """``{"repo": owner/name, "ref": ...}`` from ``ganlab/course.toml`` (the one place they live)."""
-    text = resources.files("ganlab").joinpath("course.toml").read_text(encoding="utf-8")
+    """``{"repo": owner/name, "ref": ...}`` from ``ganlab/course/course.toml`` (the one place they live)."""
+    text = resources.files("ganlab.course").joinpath("course.toml").read_text(encoding="utf-8")
     return {**_DEFAULT, **tomllib.loads(text)["course"]}
 
 
 def setup_cell_source() -> str:
     """The setup cell's code, rendered from the template."""
-    template = resources.files("ganlab").joinpath("templates/setup_cell.py").read_text(encoding="utf-8")
+    template = resources.files("ganlab.course").joinpath("templates/setup_cell.py").read_text(encoding="utf-8")
     return template.format(**course_config()).rstrip("\n")
 
 

@@ -1,4 +1,4 @@
-"""Execute the course notebooks headlessly with papermill: ``python -m ganlab.run_notebooks``.
+"""Execute the course notebooks headlessly with papermill: ``python -m ganlab.course.runner``.
 
 Runs every ``notebooks/NN_*.ipynb`` in syllabus order (17, the comparison tables, after all the
 others so it sees their records) into ``build/notebooks/<profile>/``, keeps going past a

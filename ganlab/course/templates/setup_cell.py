@@ -1,4 +1,4 @@
-# Common setup cell: stamped into every notebook from ganlab/templates/setup_cell.py by
+# Common setup cell: stamped into every notebook from ganlab/course/templates/setup_cell.py by
 # tools/stamp_notebooks.py (edit the template, not this copy). On Colab it installs ganlab from
 # the course repository without touching Colab's torch; elsewhere it only imports.
 import importlib.util

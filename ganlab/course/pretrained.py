@@ -3,11 +3,11 @@
 Small DCGAN generators trained on the offline sets live in ``data/checkpoints/`` of the
 repository with a :mod:`ganlab.shipped` ``manifest.json`` holding, for each, its file, sha256,
 the architecture spec, the training settings and the command that made it (``make checkpoints`` =
-``python -m ganlab.pretrained --all --out data/checkpoints``, on a CPU).
+``python -m ganlab.course.pretrained --all --out data/checkpoints``, on a CPU).
 
 :func:`load_or_train` is what notebooks call: the shipped checkpoint if the checkout has it
 (verified against its sum, loaded with ``weights_only=True``); else one downloaded from the
-course repository (``ganlab/course.toml``), when online; else it trains one with the profile's
+course repository (``ganlab/course/course.toml``), when online; else it trains one with the profile's
 budget and keeps it in the session's checkpoint folder.
 """
 
@@ -42,7 +42,7 @@ SPECS: dict[str, dict[str, Any]] = {
                      "ngf": 32, "ndf": 32, "steps": 6000, "batch_size": 64, "family": "lsgan",
                      "d_spectral_norm": True, "ema_decay": 0.995, "seed": 0},
 }
-COMMAND = "make checkpoints  (python -m ganlab.pretrained --all --out data/checkpoints)"
+COMMAND = "make checkpoints  (python -m ganlab.course.pretrained --all --out data/checkpoints)"
 
 
 class PretrainedError(ShippedWeightsError):
@@ -59,7 +59,7 @@ def _spec(name: str) -> dict[str, Any]:
 
 def shipped_dir() -> Path | None:
     """``data/checkpoints`` of the checkout this package runs from, if there is one."""
-    folder = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
+    folder = Path(__file__).resolve().parents[2] / "data" / "checkpoints"
     return folder if (folder / MANIFEST).is_file() else None
 
 
@@ -141,7 +141,7 @@ def load_generator(name: str, folder: str | Path | None = None,
 
 def _download(name: str, dest: Path) -> bool:
     """Fetch the shipped checkpoint from the course repository; False when offline."""
-    from ganlab.course_notebooks import course_config
+    from ganlab.course.stamping import course_config
 
     cfg = course_config()
     base = f"https://raw.githubusercontent.com/{cfg['repo']}/{cfg['ref']}/data/checkpoints"

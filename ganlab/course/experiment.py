@@ -1,6 +1,6 @@
 """One training run as the notebooks do it: train (or resume, or load when finished), evaluate, record.
 
-:func:`train_run` wires a notebook :class:`~ganlab.notebook.Session` to the trainer: budget and
+:func:`train_run` wires a notebook :class:`~ganlab.course.session.Session` to the trainer: budget and
 intervals from the profile, a checkpoint folder per run (on Drive when mounted), ``resume`` on
 by default — so re-running a cell after a disconnect continues where it stopped, and re-running
 a finished cell loads the result in seconds instead of training again — and a JSON record in
@@ -17,8 +17,8 @@ from typing import Any
 
 from torch import nn
 
+from ganlab.course.records import save_record
 from ganlab.models.base import Family
-from ganlab.results import save_record
 from ganlab.train import History, TrainConfig, Trainer
 
 __all__ = ["RunResult", "train_run", "train_on_datasets", "make_evaluator", "final_metrics"]
@@ -78,7 +78,7 @@ def train_run(session: Any, name: str, model: Family, dataset: Any, *,
     """Train ``model`` on ``dataset`` with the session's profile and save a run record.
 
     Args:
-        session: from :func:`ganlab.notebook.start`.
+        session: from :func:`ganlab.course.session.start`.
         name: run name (unique within the notebook), e.g. ``"dcgan"`` or ``"bn_ablated_G"``.
         evaluator: called every ``eval_every`` steps and at the end (see :func:`make_evaluator`).
         seed: defaults to the session's seed.
