@@ -1,6 +1,12 @@
 """Figures: sample grids, curves, interpolation strips, GIF/MP4 export (never metrics)."""
 
-from ganlab.viz.classes import class_counts, plot_class_histogram
+from ganlab.viz.classes import (
+    class_conditional_grid,
+    class_counts,
+    plot_class_histogram,
+    plot_confusion,
+    predict_classes,
+)
 from ganlab.viz.curves import plot_losses, plot_metric, smoothness
 from ganlab.viz.export import save_gif, save_mp4, save_video, to_uint8_hwc
 from ganlab.viz.grids import (
@@ -14,6 +20,7 @@ from ganlab.viz.grids import (
 from ganlab.viz.strips import compare_strips, interpolation_strip
 
 __all__ = ["make_grid", "show_grid", "show_grids", "pick_snapshots", "show_snapshots", "scatter_2d",
-           "class_counts", "plot_class_histogram", "plot_losses", "plot_metric",
+           "class_counts", "plot_class_histogram", "predict_classes", "class_conditional_grid",
+           "plot_confusion", "plot_losses", "plot_metric",
            "smoothness", "save_gif", "save_mp4", "save_video", "to_uint8_hwc",
            "interpolation_strip", "compare_strips"]
