@@ -188,3 +188,17 @@ def test_dataset_is_a_torch_dataset_with_labels_and_transform() -> None:
     assert isinstance(b, Batch) and b.labels.tolist() == [1, 2] and len(b) == 2
     ds.labels = None
     assert ds[0][1] == -1
+
+
+def test_evaluator_gets_n_distinct_samples_from_a_sampler(tmp_path) -> None:
+    """Regression: a sampler re-seeded per call gave the Evaluator its first chunk again and again
+    (500 distinct samples at N=1000), which halved recall in the wave-1 records."""
+    from ganlab.data import load
+    from ganlab.metrics import Evaluator
+    from tests.helpers import mlp_pair
+
+    ev = Evaluator(load("ring8", split="test"), extractor="points", n=1000, batch_size=250,
+                   metrics=("coverage",), cache_dir=tmp_path)
+    x = ev.sample(build("gan", *mlp_pair()).sampler(seed=3))
+    assert x.shape == (1000, 2)
+    assert torch.unique(x, dim=0).shape[0] == 1000
