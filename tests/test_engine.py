@@ -182,6 +182,10 @@ def test_dataset_is_a_torch_dataset_with_labels_and_transform() -> None:
     assert torch.equal(ds[3][0], ds.get(3)[0])
     ds.transform = lambda t: -t
     assert torch.equal(ds[3][0], -ds.get(3)[0])
+    from torchvision.transforms import v2
+
+    ds.transform = v2.RandomHorizontalFlip(p=1.0)  # a torchvision transform on the (C, H, W) item
+    assert torch.equal(ds[3][0], ds.get(3)[0].flip(-1))
     with pytest.raises(IndexError, match="out of range"):
         ds[10]
     b = ds.batch(torch.tensor([1, 2]))
