@@ -23,6 +23,7 @@ from ganlab.nets.conditional import (
     ProjectionDiscriminator,
 )
 from ganlab.nets.dcgan import CHANNELS, DCGAN_SIZES, DCGANCritic, DCGANDiscriminator, DCGANGenerator
+from ganlab.nets.infogan import InfoGANDiscriminator
 from ganlab.nets.init import init_dcgan_weights
 from ganlab.nets.layers import NORMS, apply_spectral_norm, norm2d
 from ganlab.nets.lsun_wgangp import LSUNCritic, LSUNGenerator, wgangp_lsun
@@ -48,6 +49,7 @@ __all__ = [
     "DCGANCritic",
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "InfoGANDiscriminator",
     "LSUNCritic",
     "LSUNGenerator",
     "MLPDiscriminator",
