@@ -14,6 +14,7 @@ from ganlab.models.base import Family, GANModel, Phase, Recipe, Sampler, StepCon
 from ganlab.models.bce import DCGAN, VanillaGAN
 from ganlab.models.conditional import ConditionalGAN
 from ganlab.models.generation import generate_batched
+from ganlab.models.infogan import InfoGAN
 from ganlab.models.lsgan import LSGAN
 from ganlab.models.wgan import WGAN, WGANGP
 
@@ -21,7 +22,7 @@ __all__ = ["Family", "GANModel", "Phase", "StepContext", "Sampler", "Recipe", "M
            "generate_batched", "VanillaGAN", "DCGAN", "LSGAN", "WGAN", "WGANGP", "ConditionalGAN"]
 
 MODELS: dict[str, type[Family]] = {
-    cls.family: cls for cls in (VanillaGAN, DCGAN, LSGAN, WGAN, WGANGP, ConditionalGAN)
+    cls.family: cls for cls in (VanillaGAN, DCGAN, LSGAN, WGAN, WGANGP, ConditionalGAN, InfoGAN)
 }
 
 
