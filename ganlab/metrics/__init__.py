@@ -14,6 +14,7 @@ and N: :func:`metric_key` -> ``fid[mnist_cnn,N=1000]``; :func:`parse_metric_key`
 Paired image measures for image-to-image notebooks: :func:`psnr`, :func:`ssim`.
 """
 
+from .codes import code_accuracy, code_predictions, evaluate_codes, slant
 from .coverage import class_coverage, kl_to_uniform, mode_coverage_2d
 from .evaluator import METRICS, Evaluator
 from .extractors import (
@@ -45,7 +46,10 @@ __all__ = [
     "InceptionWeightsUnavailable",
     "PointsExtractor",
     "class_coverage",
+    "code_accuracy",
+    "code_predictions",
     "density_coverage",
+    "evaluate_codes",
     "extract",
     "feature_statistics",
     "frechet_distance",
@@ -62,5 +66,6 @@ __all__ = [
     "parse_metric_key",
     "precision_recall",
     "psnr",
+    "slant",
     "ssim",
 ]
