@@ -33,6 +33,7 @@ from .image_quality import psnr, ssim
 from .inception_score import inception_score
 from .keys import metric_key, parse_metric_key
 from .kid import kernel_inception_distance, kid_subset_indices
+from .lipschitz import layer_sigmas, lipschitz_key, sigma_max
 from .manifold import density_coverage, knn_radii, manifold_metrics, precision_recall
 
 __all__ = [
@@ -60,12 +61,15 @@ __all__ = [
     "kid_subset_indices",
     "kl_to_uniform",
     "knn_radii",
+    "layer_sigmas",
+    "lipschitz_key",
     "manifold_metrics",
     "metric_key",
     "mode_coverage_2d",
     "parse_metric_key",
     "precision_recall",
     "psnr",
+    "sigma_max",
     "slant",
     "ssim",
 ]
