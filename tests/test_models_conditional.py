@@ -9,7 +9,7 @@ from ganlab.models import ConditionalGAN, build
 from ganlab.models.conditional import balanced_labels
 from ganlab.nets import CBNGenerator, ConcatDiscriminator, ConcatGenerator, ProjectionDiscriminator
 from ganlab.train import TrainConfig, Trainer
-from tests.helpers import tiny_images
+from tests.helpers import assert_resume_is_exact, tiny_images
 
 
 def _cgan(scheme: str = "concat", **recipe) -> ConditionalGAN:
@@ -85,18 +85,4 @@ def test_d_sees_the_real_batch_with_its_labels() -> None:
 
 @pytest.mark.parametrize("scheme", ["concat", "projection"])
 def test_conditional_run_resumes_bit_for_bit(tmp_path, scheme) -> None:
-    def run(folder, steps, resume):
-        cfg = TrainConfig(steps=steps, batch_size=8, seed=2, device="cpu", precision="fp32", log_every=1,
-                          checkpoint_every=2, checkpoint_dir=str(folder), resume=resume, ema_decay=0.9,
-                          progress=False)
-        t = Trainer(_cgan(scheme, fake_labels="uniform"), _labelled(), cfg)
-        t.fit()
-        return t
-
-    full = run(tmp_path / "a", 5, False)
-    run(tmp_path / "b", 2, False)
-    resumed = run(tmp_path / "b", 5, True)
-    a, b = full.model.state_dict(), resumed.model.state_dict()
-    assert any(k.startswith("G_ema.") for k in a)
-    for k in a:
-        assert torch.equal(a[k], b[k]), f"{k} differs after resume"
+    assert_resume_is_exact(lambda: _cgan(scheme, fake_labels="uniform"), _labelled, tmp_path)
