@@ -78,3 +78,42 @@ def test_unconditional_sources_get_no_conditional_keys(evaluator: Evaluator) -> 
     assert not any(k.startswith(("cond_acc", "intra_fid")) for k in res)
     with pytest.raises(ValueError, match="one requested class per sample"):
         evaluator.conditional_metrics({"features": torch.zeros(N, 128)}, torch.zeros(3, dtype=torch.long))
+
+
+class CodedDigits:
+    """An InfoGAN-like source: code value c draws real digits of class perm[c] (or any digit)."""
+
+    def __init__(self, n_categories: int, perm: list[int] | None, model: object = None) -> None:
+        self.n_categories, self.perm, self.model = n_categories, perm, model
+        self.digits = RealDigits(obey=True)
+
+    def __call__(self, k: int, categories: torch.Tensor | None = None) -> torch.Tensor:
+        if self.perm is None or categories is None:
+            return self.digits.images[
+                torch.randint(len(self.digits.images), (k,), generator=self.digits.gen)]
+        return self.digits(k, labels=torch.tensor([self.perm[c] for c in categories.tolist()]))
+
+
+def test_a_code_that_names_digits_under_another_numbering_scores_the_classifiers_accuracy(evaluator: Evaluator) -> None:
+    src = CodedDigits(10, perm=[3, 7, 0, 9, 1, 4, 8, 2, 6, 5])
+    assert evaluator.coded(src) and not evaluator.conditional(src)
+    res = evaluator.evaluate(src)
+    assert res["code_acc[mnist_cnn,N=1000]"] > 0.96
+    assert not any(k.startswith("cond_acc") for k in res)
+
+
+def test_a_code_that_means_nothing_scores_near_chance_and_20_codes_use_majority(evaluator: Evaluator) -> None:
+    res = evaluator.evaluate(CodedDigits(10, perm=None))
+    assert 0.08 < res["code_acc[mnist_cnn,N=1000]"] < 0.25  # the matching picks the best of 10! maps
+    over = evaluator.evaluate(CodedDigits(20, perm=[c % 10 for c in range(20)]))  # two codes per digit
+    assert over["code_acc[mnist_cnn,N=1000]"] > 0.96
+
+
+def test_model_metrics_are_added_for_sources_with_a_model(tmp_path) -> None:
+    ev = Evaluator("mnist5k", extractor="mnist_cnn", n=100, cache_dir=tmp_path, metrics=("fid",),
+                   model_metrics=[lambda m: {"sigma_max[D]": m["s"]}])
+    src = CodedDigits(10, perm=None, model={"s": 1.25})
+    assert ev.evaluate(src)["sigma_max[D]"] == 1.25
+    assert "sigma_max[D]" not in ev.evaluate(lambda k: src(k))  # no .model: nothing to measure
+    with pytest.raises(ValueError, match="model_metrics must be functions"):
+        Evaluator("mnist5k", extractor="mnist_cnn", n=100, cache_dir=tmp_path, model_metrics=[3])

@@ -74,6 +74,7 @@ def make_evaluator(session: Any, dataset: str | None = None, *, split: str = "te
 def train_run(session: Any, name: str, model: Family, dataset: Any, *,
               evaluator: Any = None, seed: int | None = None, fresh: bool = False,
               record: bool = True, extra: dict[str, Any] | None = None,
+              callbacks: Sequence[Callable[[Trainer, int], None]] = (),
               **overrides: Any) -> RunResult:
     """Train ``model`` on ``dataset`` with the session's profile and save a run record.
 
@@ -86,6 +87,9 @@ def train_run(session: Any, name: str, model: Family, dataset: Any, *,
         extra: more record fields. ``extra["untrained"]`` holds the untrained generator's
             metrics: given by the caller, or measured here with ``evaluator`` before training
             (``model`` must then be untrained, as a freshly built one is).
+        callbacks: functions ``f(trainer, step)`` the trainer calls at every log point (e.g. to
+            measure a network over training); a run resumed from its checkpoint calls them only
+            for the steps it still trains.
         overrides: :class:`~ganlab.train.TrainConfig` fields that differ from the profile
             (``steps``, ``batch_size``, ``eval_every``, ``ema_decay``...).
 
@@ -109,7 +113,7 @@ def train_run(session: Any, name: str, model: Family, dataset: Any, *,
     extra = dict(extra or {})
     if evaluator is not None and "untrained" not in extra:
         extra["untrained"] = dict(evaluator.evaluate(model.to(session.device).sampler(seed=seed + 1)))
-    trainer = Trainer(model, dataset, cfg, evaluator=evaluator)
+    trainer = Trainer(model, dataset, cfg, evaluator=evaluator, callbacks=list(callbacks))
     history = trainer.fit()
     if not history.samples:
         history.samples.append((trainer.step, trainer.snapshot()))

@@ -14,7 +14,7 @@ and N: :func:`metric_key` -> ``fid[mnist_cnn,N=1000]``; :func:`parse_metric_key`
 Paired image measures for image-to-image notebooks: :func:`psnr`, :func:`ssim`.
 """
 
-from .codes import code_accuracy, code_predictions, evaluate_codes, slant
+from .codes import code_accuracy, code_predictions, continuous_effects, evaluate_codes, image_moments, slant
 from .coverage import class_coverage, kl_to_uniform, mode_coverage_2d
 from .evaluator import METRICS, Evaluator
 from .extractors import (
@@ -33,7 +33,7 @@ from .image_quality import psnr, ssim
 from .inception_score import inception_score
 from .keys import metric_key, parse_metric_key
 from .kid import kernel_inception_distance, kid_subset_indices
-from .lipschitz import layer_sigmas, lipschitz_key, sigma_max
+from .lipschitz import layer_sigmas, lipschitz_key, lipschitz_metrics, sigma_max
 from .manifold import density_coverage, knn_radii, manifold_metrics, precision_recall
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "class_coverage",
     "code_accuracy",
     "code_predictions",
+    "continuous_effects",
     "density_coverage",
     "evaluate_codes",
     "extract",
@@ -56,6 +57,7 @@ __all__ = [
     "frechet_distance",
     "frechet_distance_from_stats",
     "get_extractor",
+    "image_moments",
     "inception_score",
     "kernel_inception_distance",
     "kid_subset_indices",
@@ -63,6 +65,7 @@ __all__ = [
     "knn_radii",
     "layer_sigmas",
     "lipschitz_key",
+    "lipschitz_metrics",
     "manifold_metrics",
     "metric_key",
     "mode_coverage_2d",

@@ -5,8 +5,9 @@
   its value 3 may draw the digit 7);
 * :func:`code_predictions` / :func:`evaluate_codes`: generate N samples with balanced codes,
   classify them (``mnist_cnn``) and report ``code_acc[EXTRACTOR,N=n]``;
-* :func:`slant`: the angle of each image's principal axis from vertical, from the second
-  central moments of its intensity (what a continuous code of an MNIST InfoGAN often controls).
+* :func:`image_moments` / :func:`slant`: slant, width, height and ink of each digit from the
+  moments of its intensity; :func:`continuous_effects`: the correlation of each continuous code
+  with them (what a continuous code of an MNIST InfoGAN controls, measured).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 
 from .keys import metric_key
 
-__all__ = ["code_accuracy", "code_predictions", "evaluate_codes", "slant"]
+__all__ = ["code_accuracy", "code_predictions", "evaluate_codes", "slant", "image_moments", "continuous_effects"]
 
 
 def _int_vector(x: Any, what: str, high: int) -> np.ndarray:
@@ -134,32 +135,44 @@ def evaluate_codes(model: Any, extractor: Any, n: int = 1000, seed: int = 0) -> 
     return {metric_key("code_acc", str(clf.name), n): float(res["accuracy"])}
 
 
-def slant(images: torch.Tensor) -> torch.Tensor:
-    """Slant of each image's principal axis from vertical, in radians, ``(N,)`` float32.
+def _grey(images: torch.Tensor, what: str) -> torch.Tensor:
+    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
+        raise ValueError(f"{what} needs a float tensor (N, 1, H, W) or (N, H, W) in [-1, 1]")
+    if images.dim() == 4:
+        if images.shape[1] != 1:
+            raise ValueError(f"{what} needs grey images (N, 1, H, W); got {tuple(images.shape)}")
+        images = images[:, 0]
+    if images.dim() != 3:
+        raise ValueError(f"images must be (N, 1, H, W) or (N, H, W); got {tuple(images.shape)}")
+    return images
+
+
+def image_moments(images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Shape measures of grey digits from their intensity moments, each ``(N,)`` float32.
 
     Intensity weights ``w = (x + 1) / 2`` clamped to [0, 1] (images in [-1, 1], bright ink on
-    a dark background as MNIST), centroid, second central moments ``cov_xx``, ``cov_yy``,
-    ``cov_xy`` with x to the right and y *up*; the principal axis makes the angle
-    ``0.5 * atan2(2 cov_xy, cov_yy - cov_xx)`` with the vertical, in (-pi/2, pi/2]:
-    positive when the top leans right (like "/" or italic writing), negative for "\\".
-    An image without ink gives NaN; a round blob gives an arbitrary angle.
+    a dark background as MNIST); centroid; second central moments ``cov_xx``, ``cov_yy``,
+    ``cov_xy`` with x to the right and y *up*. Returns:
+
+    * ``slant``: angle of the principal axis from vertical, ``0.5 * atan2(2 cov_xy, cov_yy -
+      cov_xx)`` in radians, in (-pi/2, pi/2]: positive when the top leans right ("/", italic);
+    * ``width``: ``sqrt(cov_xx)``, the horizontal spread of the ink in pixels;
+    * ``height``: ``sqrt(cov_yy)``, its vertical spread in pixels;
+    * ``ink``: mean of ``w`` over the image (thicker strokes, more ink).
+
+    An image without ink gives NaN for the first three.
 
     Args:
         images: ``(N, 1, H, W)`` or ``(N, H, W)`` floats in [-1, 1].
     """
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
-        raise ValueError("images must be a float tensor (N, 1, H, W) or (N, H, W) in [-1, 1]")
-    if images.dim() == 4:
-        if images.shape[1] != 1:
-            raise ValueError(f"slant needs grey images (N, 1, H, W); got {tuple(images.shape)}")
-        images = images[:, 0]
-    if images.dim() != 3:
-        raise ValueError(f"images must be (N, 1, H, W) or (N, H, W); got {tuple(images.shape)}")
+    images = _grey(images, "image_moments")
     w = ((images.double() + 1) / 2).clamp(0, 1)
     _, h, wd = w.shape
     ys = -torch.arange(h, dtype=torch.float64, device=w.device)[:, None]  # rows go down: y up is -row
     xs = torch.arange(wd, dtype=torch.float64, device=w.device)[None, :]
     mass = w.sum(dim=(1, 2))
+    empty = mass <= 0
+    mass = torch.where(empty, torch.ones_like(mass), mass)
     mx = (w * xs).sum(dim=(1, 2)) / mass
     my = (w * ys).sum(dim=(1, 2)) / mass
     dx = xs - mx[:, None, None]
@@ -167,5 +180,55 @@ def slant(images: torch.Tensor) -> torch.Tensor:
     cxx = (w * dx * dx).sum(dim=(1, 2)) / mass
     cyy = (w * dy * dy).sum(dim=(1, 2)) / mass
     cxy = (w * dx * dy).sum(dim=(1, 2)) / mass
-    angle = 0.5 * torch.atan2(2 * cxy, cyy - cxx)
-    return torch.where(mass > 0, angle, torch.full_like(angle, float("nan"))).float()
+    nan = torch.full_like(mass, float("nan"))
+    out = {"slant": 0.5 * torch.atan2(2 * cxy, cyy - cxx), "width": cxx.sqrt(), "height": cyy.sqrt()}
+    out = {k: torch.where(empty, nan, v).float() for k, v in out.items()}
+    out["ink"] = w.mean(dim=(1, 2)).float()
+    return out
+
+
+def slant(images: torch.Tensor) -> torch.Tensor:
+    """Slant of each image's principal axis from vertical, in radians, ``(N,)`` float32
+    (:func:`image_moments`' ``slant``): positive when the top leans right (like "/" or italic
+    writing), negative for "\\"; NaN for an image without ink, arbitrary for a round blob.
+
+    Args:
+        images: ``(N, 1, H, W)`` or ``(N, H, W)`` floats in [-1, 1].
+    """
+    return image_moments(images)["slant"]
+
+
+def continuous_effects(model: Any, n: int = 1000, seed: int = 0,
+                       batch_size: int = 500) -> list[dict[str, float]]:
+    """What each continuous code of an InfoGAN-like ``model`` controls, measured.
+
+    Draws ``n`` latents (noise, categorical and continuous codes as in training, from ``seed``),
+    generates them (EMA generator when there is one) and returns, per continuous code ``j``, the
+    Pearson correlation of ``c_j`` with each :func:`image_moments` measure over the samples:
+    ``[{"code": j, "slant": r, "width": r, "height": r, "ink": r}, ...]``. Since the codes are
+    drawn independently, a measure that code ``j`` does not control gives ``r`` near 0 (about
+    ``+-2 / sqrt(n)``).
+
+    Raises:
+        ValueError: a model without continuous codes (``n_continuous``), ``n < 3``.
+    """
+    c = getattr(model, "n_continuous", None)
+    if not isinstance(c, int) or c < 1:
+        raise ValueError(f"{type(model).__name__} has no continuous codes (n_continuous >= 1)")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 3:
+        raise ValueError(f"n must be an int >= 3; got {n!r}")
+    from ganlab.models.generation import module_device
+
+    device = module_device(model.sampling_generator())
+    inputs = model.sample_inputs(n, device, torch.Generator(device=device).manual_seed(seed))
+    codes = model.split_latent(inputs["z"])["continuous"].double().cpu()
+    moments = image_moments(model.sample(inputs=inputs, batch_size=batch_size).cpu())
+    rows = []
+    for j in range(c):
+        row: dict[str, float] = {"code": j}
+        for name, v in moments.items():
+            ok = torch.isfinite(v)
+            a, b = codes[ok, j], v[ok].double()
+            row[name] = float(torch.corrcoef(torch.stack([a, b]))[0, 1]) if ok.sum() > 2 else float("nan")
+        rows.append(row)
+    return rows

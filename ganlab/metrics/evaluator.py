@@ -70,6 +70,10 @@ class Evaluator:
         kid_subsets, kid_subset_size: KID protocol (subset size clipped to N).
         root: data root for loading ``dataset`` by name (default ``$GANLAB_DATA_DIR``).
         dataset_key: cache-key name of a Dataset object without ``info.name``.
+        model_metrics: functions ``model -> {key: value}`` whose results are added to every
+            :meth:`evaluate` of a family's sampler (a source with a ``.model``, as
+            ``Family.sampler()`` and the trainer's evaluations give), e.g.
+            :func:`ganlab.metrics.lipschitz.lipschitz_metrics` (``sigma_max[D]``).
 
     Raises:
         ValueError: unknown metric or extractor, N larger than the split or too small for k.
@@ -93,6 +97,7 @@ class Evaluator:
         kid_subset_size: int = 1000,
         root: str | os.PathLike[str] | None = None,
         dataset_key: str | None = None,
+        model_metrics: Sequence[Callable[[Any], dict[str, float]]] = (),
     ) -> None:
         unknown = [m for m in metrics if m not in METRICS]
         if unknown or not metrics:
@@ -102,6 +107,9 @@ class Evaluator:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.metrics = tuple(dict.fromkeys(metrics))
+        if not all(callable(f) for f in model_metrics):
+            raise ValueError("model_metrics must be functions model -> {key: value}")
+        self.model_metrics = tuple(model_metrics)
         self.n, self.k_pr, self.k_dc = n, k_pr, k_dc
         self.batch_size, self.seed = batch_size, seed
         self.kid_subsets, self.kid_subset_size = kid_subsets, min(kid_subset_size, n)
@@ -221,7 +229,8 @@ class Evaluator:
             )
         return x
 
-    def sample(self, source: SampleSource, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(self, source: SampleSource, labels: torch.Tensor | None = None,
+               categories: torch.Tensor | None = None) -> torch.Tensor:
         """N samples from ``source`` on the CPU, generated in batches under ``no_grad``.
 
         ``source`` is either an ``nn.Module`` generator with attribute ``nz`` (called on
@@ -229,25 +238,27 @@ class Evaluator:
         mode restored afterwards) or a function ``sample_fn(k) -> (k, ...)`` returning k *new*
         samples per call (the caller puts its network in eval mode), e.g. a family's
         ``sampler()``. With ``labels`` (int64 ``(N,)``), each call is ``sample_fn(k, labels=...)``
-        with that chunk's labels (class-conditional generators).
+        with that chunk's labels (class-conditional generators); with ``categories`` likewise
+        ``sample_fn(k, categories=...)`` (InfoGAN's categorical code).
         """
         from ganlab.models.generation import generate_batched, module_device
 
         if isinstance(source, nn.Module):
             nz = getattr(source, "nz", None)
             if not isinstance(nz, int):
-                raise ValueError("an nn.Module generator needs an integer attribute nz; otherwise pass sample_fn(k)")
+                raise ValueError("an nn.Module generator needs an integer attribute nz; otherwise pass sample_fn(n)")
             z = torch.randn(self.n, nz, generator=torch.Generator().manual_seed(self.seed + 1))
             x = generate_batched(source, z.to(module_device(source)), batch_size=self.batch_size,
                                  out_device="cpu")
             return self._check_samples(x, "generated samples")
         if not callable(source):
             raise ValueError(f"source must be an nn.Module generator or a callable sample_fn(n), got {type(source).__name__}")
+        per_sample = {k: v for k, v in (("labels", labels), ("categories", categories)) if v is not None}
         chunks, done = [], 0
         with torch.no_grad():
             while done < self.n:
                 b = min(self.batch_size, self.n - done)
-                x = source(b) if labels is None else source(b, labels=labels[done:done + b])
+                x = source(b, **{k: v[done:done + b] for k, v in per_sample.items()})
                 x = self._check_samples(x, "samples from sample_fn")
                 if x.shape[0] != b:
                     raise ValueError(f"sample_fn({b}) returned {x.shape[0]} samples; it must return exactly {b}")
@@ -296,23 +307,57 @@ class Evaluator:
             metric_key("intra_fid", name, n): float(sum(fids) / len(fids)) if fids else float("nan"),
         }
 
+    def coded(self, source: Any) -> bool:
+        """Whether ``source`` has an unsupervised categorical code this evaluator can match to
+        classes: ``source.n_categories`` is set (an InfoGAN sampler) and the extractor is a
+        classifier (``mnist_cnn``, ``shapes_cnn``)."""
+        k = getattr(source, "n_categories", None)
+        return isinstance(k, int) and not isinstance(k, bool) and bool(self.extractor.n_classes)
+
+    def code_metrics(self, out: dict[str, torch.Tensor], codes: torch.Tensor, n_codes: int) -> dict[str, float]:
+        """``code_acc[EXTRACTOR,N=n]`` of samples generated with categorical codes ``codes``
+        (int64 ``(N,)`` in ``[0, n_codes)``): the classifier's labels matched to code values as in
+        :func:`ganlab.metrics.codes.code_accuracy` (one-to-one when ``n_codes`` <= classes, else
+        each code value to its majority class)."""
+        from .codes import code_accuracy
+
+        if "labels" not in out or tuple(codes.shape) != (out["features"].shape[0],):
+            raise ValueError("code metrics need the classifier's labels and one code value per sample")
+        res = code_accuracy(codes.cpu(), out["labels"].cpu().long(), int(n_codes), int(self.extractor.n_classes))
+        return {metric_key("code_acc", self.extractor.name, self.n): float(res["accuracy"])}
+
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, source: SampleSource) -> dict[str, float]:
         """Metrics of N samples from a generator or ``sample_fn`` (see :meth:`sample`).
 
-        A class-conditional source (see :meth:`conditional`) is asked for every class equally
-        often (labels 0, 1, ..., C-1, 0, ...), and the result adds ``cond_acc`` and ``intra_fid``.
+        * A class-conditional source (see :meth:`conditional`) is asked for every class equally
+          often (labels 0, 1, ..., C-1, 0, ...), and the result adds ``cond_acc`` and ``intra_fid``.
+        * A source with a categorical code (see :meth:`coded`) is asked for every code value
+          equally often, and the result adds ``code_acc`` (:meth:`code_metrics`).
+        * The ``model_metrics`` functions are applied to ``source.model`` when it has one.
         """
-        if not self.conditional(source):
-            return self.evaluate_images(self.sample(source))
-        requested = torch.arange(self.n) % int(self.extractor.n_classes)
-        return self.evaluate_images(self.sample(source, labels=requested), requested=requested)
+        if self.conditional(source):
+            requested = torch.arange(self.n) % int(self.extractor.n_classes)
+            res = self.evaluate_images(self.sample(source, labels=requested), requested=requested)
+        elif self.coded(source):
+            k = int(source.n_categories)  # type: ignore[union-attr]
+            codes = torch.arange(self.n) % k
+            res = self.evaluate_images(self.sample(source, categories=codes), codes=codes, n_codes=k)
+        else:
+            res = self.evaluate_images(self.sample(source))
+        model = getattr(source, "model", None)
+        if model is not None:
+            for fn in self.model_metrics:
+                res.update({str(k): float(v) for k, v in fn(model).items()})
+        return res
 
-    def evaluate_images(self, x: torch.Tensor, requested: torch.Tensor | None = None) -> dict[str, float]:
+    def evaluate_images(self, x: torch.Tensor, requested: torch.Tensor | None = None,
+                        codes: torch.Tensor | None = None, n_codes: int | None = None) -> dict[str, float]:
         """Metrics of the first N items of ``x`` (images ``(M, C, H, W)`` in [-1, 1] or points), M >= N.
 
         ``requested``: int64 ``(M,)`` classes the images were generated for; adds the
-        :meth:`conditional_metrics`.
+        :meth:`conditional_metrics`. ``codes`` / ``n_codes``: the categorical code values
+        ``(M,)`` they were generated with and how many there are; adds :meth:`code_metrics`.
 
         Returns:
             flat dict ``{metric_key: value}``; every key names the extractor and N.
@@ -333,6 +378,9 @@ class Evaluator:
         res = self.evaluate_outputs(out)
         if requested is not None:
             res.update(self.conditional_metrics(out, torch.as_tensor(requested)[: self.n]))
+        if codes is not None:
+            codes = torch.as_tensor(codes)[: self.n]
+            res.update(self.code_metrics(out, codes, int(n_codes) if n_codes else int(codes.max()) + 1))
         return res
 
     def evaluate_outputs(self, out: dict[str, torch.Tensor]) -> dict[str, float]:

@@ -46,7 +46,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import _SpectralNorm
 
 __all__ = ["WEIGHT_LAYERS", "weight_layers", "require_weights", "has_spectral_norm", "layer_sigmas",
-           "sigma_max", "lipschitz_key"]
+           "sigma_max", "lipschitz_key", "lipschitz_metrics"]
 
 #: Layer types whose weights are measured (the ones :func:`ganlab.nets.layers.apply_spectral_norm` normalises).
 WEIGHT_LAYERS: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
@@ -273,3 +273,22 @@ def sigma_max(module: nn.Module, which: str = "sigma", input_shape: tuple[int, .
     if not values:
         raise ValueError(f"no layer of {type(module).__name__} was reached by the forward pass")
     return float(max(values))
+
+
+def lipschitz_metrics(model: Any, networks: tuple[str, ...] = ("D",)) -> dict[str, float]:
+    """``{"sigma_max[D]": value}`` of a family's networks: the largest exact per-layer sigma
+    (:func:`sigma_max`, ``which="sigma"``) of each named network of ``model``.
+
+    Pass it to the evaluator (``Evaluator(..., model_metrics=[lipschitz_metrics])``) and every
+    evaluation of a run, hence its record's metrics, carries ``sigma_max[D]``.
+
+    Raises:
+        ValueError: ``model`` has no network of that name, or it has no weights.
+    """
+    out: dict[str, float] = {}
+    for name in networks:
+        net = getattr(model, name, None)
+        if not isinstance(net, nn.Module):
+            raise ValueError(f"{type(model).__name__} has no network {name!r}; give networks= of its networks")
+        out[lipschitz_key(name)] = sigma_max(net)
+    return out

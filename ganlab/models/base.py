@@ -132,13 +132,17 @@ class Sampler:
 
     Seeded once; every call returns *new* samples, so N samples drawn in chunks are N distinct
     samples, and the whole sequence is a pure function of the seed and the chunk sizes. For a
-    class-conditional family, :attr:`n_classes` is set and calls accept ``labels=(k,) int64``.
+    class-conditional family, :attr:`n_classes` is set and calls accept ``labels=(k,) int64``;
+    for a family with an unsupervised categorical code (InfoGAN), :attr:`n_categories` is set and
+    calls accept ``categories=(k,) int64``.
     """
 
     def __init__(self, model: Family, seed: int = 1234, use_ema: bool = True) -> None:
         self.model = model
         self.use_ema = use_ema
         self.n_classes: int | None = model.n_classes
+        k = getattr(model, "n_categories", None)
+        self.n_categories: int | None = int(k) if isinstance(k, int) else None
         self.device = module_device(model.sampling_generator(use_ema))
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
 

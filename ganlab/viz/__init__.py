@@ -7,6 +7,7 @@ from ganlab.viz.classes import (
     plot_confusion,
     predict_classes,
 )
+from ganlab.viz.codes import code_grid, code_traversal
 from ganlab.viz.curves import plot_losses, plot_metric, smoothness
 from ganlab.viz.export import save_gif, save_mp4, save_video, to_uint8_hwc
 from ganlab.viz.grids import (
@@ -21,6 +22,6 @@ from ganlab.viz.strips import compare_strips, interpolation_strip
 
 __all__ = ["make_grid", "show_grid", "show_grids", "pick_snapshots", "show_snapshots", "scatter_2d",
            "class_counts", "plot_class_histogram", "predict_classes", "class_conditional_grid",
-           "plot_confusion", "plot_losses", "plot_metric",
+           "plot_confusion", "code_grid", "code_traversal", "plot_losses", "plot_metric",
            "smoothness", "save_gif", "save_mp4", "save_video", "to_uint8_hwc",
            "interpolation_strip", "compare_strips"]
