@@ -14,7 +14,14 @@ and N: :func:`metric_key` -> ``fid[mnist_cnn,N=1000]``; :func:`parse_metric_key`
 Paired image measures for image-to-image notebooks: :func:`psnr`, :func:`ssim`.
 """
 
-from .codes import code_accuracy, code_predictions, continuous_effects, evaluate_codes, image_moments, slant
+from .codes import (
+    code_accuracy,
+    code_predictions,
+    continuous_effects,
+    evaluate_codes,
+    image_moments,
+    slant,
+)
 from .coverage import class_coverage, kl_to_uniform, mode_coverage_2d
 from .evaluator import METRICS, Evaluator
 from .extractors import (
