@@ -85,9 +85,14 @@ def test_fixed_codes_replace_only_their_part() -> None:
 
 
 # ----------------------------------------------------------------------------- D + Q
-def test_forward_with_q_is_one_body_pass_and_forward_is_its_logit() -> None:
+@pytest.mark.parametrize("fc_hidden", [0, 32])
+def test_forward_with_q_is_one_body_pass_and_forward_is_its_logit(fc_hidden: int) -> None:
     torch.manual_seed(0)
-    D = InfoGANDiscriminator(ndf=8, n_categories=K, n_continuous=C)
+    D = InfoGANDiscriminator(ndf=8, n_categories=K, n_continuous=C, fc_hidden=fc_hidden)
+    if fc_hidden:  # the published trunk: a shared FC layer with batch norm, D's logit from it
+        assert isinstance(D.body[-3], nn.Linear) and D.body[-3].out_features == fc_hidden
+        assert isinstance(D.body[-2], nn.BatchNorm1d) and isinstance(D.d_head, nn.Linear)
+        assert D.feat_dim == fc_hidden
     calls = {"body": 0, "q": 0}
     D.body.register_forward_hook(lambda *_: calls.__setitem__("body", calls["body"] + 1))
     D.q.register_forward_hook(lambda *_: calls.__setitem__("q", calls["q"] + 1))
@@ -202,6 +207,23 @@ def test_code_accuracy_many_to_one() -> None:
     assert res["mapping"][3] == 3 and res["accuracy"] == pytest.approx(1 - 30 / 2000)
 
 
+def test_code_nmi_separates_a_collapsed_generator_from_a_meaningful_code() -> None:
+    from sklearn.metrics import normalized_mutual_info_score
+
+    codes = torch.arange(2000) % 20
+    collapsed = code_accuracy(codes, torch.full((2000,), 7), 20, 10)  # one digit for every code value
+    assert collapsed["accuracy"] == 1.0 and collapsed["nmi"] == pytest.approx(0.0, abs=1e-12)
+    two_per_digit = code_accuracy(codes, codes % 10, 20, 10)
+    # H(class) = log 10, H(code) = log 20, I = log 10: NMI = 2 log 10 / (log 10 + log 20)
+    assert two_per_digit["nmi"] == pytest.approx(2 * math.log(10) / (math.log(10) + math.log(20)))
+    perm = torch.randperm(10, generator=_gen(5))
+    assert code_accuracy(codes % 10, perm[codes % 10], 10, 10)["nmi"] == pytest.approx(1.0)
+    g = _gen(6)
+    c, p = torch.randint(10, (3000,), generator=g), torch.randint(10, (3000,), generator=g)
+    res = code_accuracy(c, p, 10, 10)
+    assert res["nmi"] < 0.02 and res["nmi"] == pytest.approx(normalized_mutual_info_score(c.numpy(), p.numpy()))
+
+
 def test_code_accuracy_refuses_bad_input() -> None:
     with pytest.raises(ValueError, match=r"codes must lie in \[0, 10\); got \[0, 10\]"):
         code_accuracy(torch.arange(11), torch.zeros(11, dtype=torch.long), 10, 10)
@@ -240,7 +262,8 @@ def test_evaluate_codes_recovers_a_known_code_to_digit_map() -> None:
     assert res["mapping"] == perm.tolist()
     assert res["accuracy"] > 0.95  # mnist_cnn's own accuracy on real digits
     out = evaluate_codes(model, "mnist_cnn", n=300, seed=0)
-    assert list(out) == ["code_acc[mnist_cnn,N=300]"] and out["code_acc[mnist_cnn,N=300]"] == res["accuracy"]
+    assert list(out) == ["code_acc[mnist_cnn,N=300]", "code_nmi[mnist_cnn,N=300]"]
+    assert out["code_acc[mnist_cnn,N=300]"] == res["accuracy"] and out["code_nmi[mnist_cnn,N=300]"] == res["nmi"] > 0.9
     with pytest.raises(ValueError, match="no categorical code"):
         code_predictions(build("dcgan", *(_plain_pair())), "mnist_cnn", n=10)
 
@@ -286,6 +309,8 @@ def test_bad_settings_are_refused() -> None:
         InfoGANDiscriminator(n_continuous=-1)
     with pytest.raises(ValueError, match="image_size 30 is not supported"):
         InfoGANDiscriminator(image_size=30)
+    with pytest.raises(ValueError, match="fc_hidden must be an int >= 0"):
+        InfoGANDiscriminator(fc_hidden=-5)
     for key in ("lambda_cat", "lambda_cont"):
         with pytest.raises(ValueError, match=f"{key} must be a number >= 0; got -0.1"):
             _infogan(**{key: -0.1})

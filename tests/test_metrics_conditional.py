@@ -98,13 +98,14 @@ def test_a_code_that_names_digits_under_another_numbering_scores_the_classifiers
     src = CodedDigits(10, perm=[3, 7, 0, 9, 1, 4, 8, 2, 6, 5])
     assert evaluator.coded(src) and not evaluator.conditional(src)
     res = evaluator.evaluate(src)
-    assert res["code_acc[mnist_cnn,N=1000]"] > 0.96
+    assert res["code_acc[mnist_cnn,N=1000]"] > 0.96 and res["code_nmi[mnist_cnn,N=1000]"] > 0.9
     assert not any(k.startswith("cond_acc") for k in res)
 
 
 def test_a_code_that_means_nothing_scores_near_chance_and_20_codes_use_majority(evaluator: Evaluator) -> None:
     res = evaluator.evaluate(CodedDigits(10, perm=None))
     assert 0.08 < res["code_acc[mnist_cnn,N=1000]"] < 0.25  # the matching picks the best of 10! maps
+    assert res["code_nmi[mnist_cnn,N=1000]"] < 0.05
     over = evaluator.evaluate(CodedDigits(20, perm=[c % 10 for c in range(20)]))  # two codes per digit
     assert over["code_acc[mnist_cnn,N=1000]"] > 0.96
 

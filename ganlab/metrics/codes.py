@@ -41,7 +41,12 @@ def code_accuracy(codes: Any, predicted: Any, n_codes: int, n_classes: int) -> d
     digits) a one-to-one matching would leave codes unmatched, so instead each code value is
     mapped to its majority class (several codes may share a class; ``method = "majority"``).
     Note that either way the mapping is fitted on the same samples it scores, so chance level
-    is a little above ``1 / n_classes`` at finite N.
+    is a little above ``1 / n_classes`` at finite N, and that the majority mapping gives a
+    generator that draws one class for every code value an accuracy of 1: read it together with
+    ``nmi``, the normalised mutual information between code values and classes
+    (``sklearn.metrics.normalized_mutual_info_score``, arithmetic mean of the two entropies): 1
+    when the classes are a function of the codes and vice versa, 0 when they are independent,
+    and 0 for such a collapsed generator.
 
     Args:
         codes: ``(N,)`` code values in ``[0, n_codes)``.
@@ -49,8 +54,9 @@ def code_accuracy(codes: Any, predicted: Any, n_codes: int, n_classes: int) -> d
         n_codes, n_classes: number of code values and of classes (>= 1).
 
     Returns:
-        ``{"accuracy": float, "mapping": [class of code 0, class of code 1, ...], "method":
-        "hungarian" | "majority", "contingency": n_codes x n_classes counts (list of lists)}``.
+        ``{"accuracy": float, "nmi": float, "mapping": [class of code 0, class of code 1, ...],
+        "method": "hungarian" | "majority", "contingency": n_codes x n_classes counts (list of
+        lists)}``.
         Every code value gets a class in ``mapping`` (one never drawn too, on a count of 0).
 
     Raises:
@@ -66,6 +72,7 @@ def code_accuracy(codes: Any, predicted: Any, n_codes: int, n_classes: int) -> d
     if c.size == 0:
         raise ValueError("code_accuracy needs at least one sample")
     from scipy.optimize import linear_sum_assignment  # lazy: keeps `import ganlab.metrics` light
+    from sklearn.metrics import normalized_mutual_info_score
 
     m = np.zeros((n_codes, n_classes), dtype=np.int64)
     np.add.at(m, (c, p), 1)
@@ -78,8 +85,8 @@ def code_accuracy(codes: Any, predicted: Any, n_codes: int, n_classes: int) -> d
         mapping = m.argmax(axis=1)
         method = "majority"
     correct = int(m[np.arange(n_codes), mapping].sum())
-    return {"accuracy": correct / c.size, "mapping": mapping.tolist(), "method": method,
-            "contingency": m.tolist()}
+    return {"accuracy": correct / c.size, "nmi": float(normalized_mutual_info_score(c, p)),
+            "mapping": mapping.tolist(), "method": method, "contingency": m.tolist()}
 
 
 def _get_classifier(extractor: Any, device: torch.device) -> Any:
@@ -122,7 +129,8 @@ def code_predictions(model: Any, extractor: Any, n: int = 1000, seed: int = 0,
 
 
 def evaluate_codes(model: Any, extractor: Any, n: int = 1000, seed: int = 0) -> dict[str, float]:
-    """``{"code_acc[EXTRACTOR,N=n]": accuracy}`` of the categorical code as the extractor's classes.
+    """``{"code_acc[EXTRACTOR,N=n]": accuracy, "code_nmi[EXTRACTOR,N=n]": nmi}`` of the
+    categorical code as the extractor's classes.
 
     See :func:`code_predictions` (the samples) and :func:`code_accuracy` (the matching: one-to-one
     when the code has at most as many values as the classifier has classes, else majority).
@@ -132,7 +140,8 @@ def evaluate_codes(model: Any, extractor: Any, n: int = 1000, seed: int = 0) -> 
     clf = _get_classifier(extractor, module_device(model.sampling_generator()))
     codes, predicted = code_predictions(model, clf, n, seed)
     res = code_accuracy(codes, predicted, int(model.n_categories), int(clf.n_classes))
-    return {metric_key("code_acc", str(clf.name), n): float(res["accuracy"])}
+    return {metric_key("code_acc", str(clf.name), n): float(res["accuracy"]),
+            metric_key("code_nmi", str(clf.name), n): float(res["nmi"])}
 
 
 def _grey(images: torch.Tensor, what: str) -> torch.Tensor:

@@ -315,16 +315,18 @@ class Evaluator:
         return isinstance(k, int) and not isinstance(k, bool) and bool(self.extractor.n_classes)
 
     def code_metrics(self, out: dict[str, torch.Tensor], codes: torch.Tensor, n_codes: int) -> dict[str, float]:
-        """``code_acc[EXTRACTOR,N=n]`` of samples generated with categorical codes ``codes``
-        (int64 ``(N,)`` in ``[0, n_codes)``): the classifier's labels matched to code values as in
-        :func:`ganlab.metrics.codes.code_accuracy` (one-to-one when ``n_codes`` <= classes, else
-        each code value to its majority class)."""
+        """``code_acc[EXTRACTOR,N=n]`` and ``code_nmi[EXTRACTOR,N=n]`` of samples generated with
+        categorical codes ``codes`` (int64 ``(N,)`` in ``[0, n_codes)``): the classifier's labels
+        matched to code values as in :func:`ganlab.metrics.codes.code_accuracy` (one-to-one when
+        ``n_codes`` <= classes, else each code value to its majority class), and the normalised
+        mutual information between codes and labels."""
         from .codes import code_accuracy
 
         if "labels" not in out or tuple(codes.shape) != (out["features"].shape[0],):
             raise ValueError("code metrics need the classifier's labels and one code value per sample")
         res = code_accuracy(codes.cpu(), out["labels"].cpu().long(), int(n_codes), int(self.extractor.n_classes))
-        return {metric_key("code_acc", self.extractor.name, self.n): float(res["accuracy"])}
+        return {metric_key("code_acc", self.extractor.name, self.n): float(res["accuracy"]),
+                metric_key("code_nmi", self.extractor.name, self.n): float(res["nmi"])}
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, source: SampleSource) -> dict[str, float]:

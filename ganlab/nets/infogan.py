@@ -1,9 +1,10 @@
 """InfoGAN's discriminator with its Q head (Chen et al. 2016) for 28, 32 and 64 px.
 
 InfoGAN adds structured codes ``c`` to the noise of a plain generator and a network ``Q`` that
-recovers ``c`` from ``G(z, c)``. Q shares D's convolutional body (the published MNIST model: the
-trunk conv 64 -> conv 128 -> FC is shared, Q adds FC 128 and the code outputs), so one body
-pass gives both D's logit and Q's predictions.
+recovers ``c`` from ``G(z, c)``. Q shares D's body (the published MNIST model: the trunk conv 64
+-> conv 128 -> FC 1024 is shared, Q adds FC 128 and the code outputs), so one body pass gives
+both D's logit and Q's predictions. ``fc_hidden`` adds that shared FC layer (1024 published;
+0 = none, the DCGAN discriminator's body alone).
 
 The generator is the plain :class:`~ganlab.nets.DCGANGenerator` with
 ``nz = noise_dim + n_categories + n_continuous``; its latent vector is laid out as::
@@ -15,9 +16,13 @@ The generator is the plain :class:`~ganlab.nets.DCGANGenerator` with
 :class:`InfoGANDiscriminator`, e.g. 28 px, ``ndf=64``::
 
     body:   1x28x28 -> 128x14x14 -> 256x7x7     (the DCGAN D body, ganlab.nets.dcgan's widths)
-    d_head: 7x7 valid conv -> 1 logit            (as DCGANDiscriminator)
-    q:      flatten 256*7*7 -> FC q_hidden (no bias) -> BatchNorm1d -> LeakyReLU(slope)
-            -> FC (n_categories + n_continuous): categorical logits | continuous means
+    fc_hidden = 0 (default):
+      d_head: 7x7 valid conv -> 1 logit            (as DCGANDiscriminator)
+      q:      flatten 256*7*7 -> FC q_hidden (no bias) -> BatchNorm1d -> LeakyReLU(slope)
+              -> FC (n_categories + n_continuous): categorical logits | continuous means
+    fc_hidden = F > 0 (the published trunk):
+      body += flatten -> FC F (no bias) -> BatchNorm1d -> LeakyReLU   (shared by D and Q)
+      d_head: FC F -> 1 logit;  q: FC F -> FC q_hidden -> BN -> LeakyReLU -> FC codes
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ class InfoGANDiscriminator(nn.Module):
         n_categories: values of the categorical code (>= 2; 10 for MNIST digits).
         n_continuous: number of continuous codes (>= 0).
         q_hidden: width of Q's hidden FC layer (128 published).
+        fc_hidden: width of a shared FC layer after the convolutions (1024 published; 0 = none).
+            With ``BatchNorm1d`` when ``norm="batch"`` (other norms: a plain FC layer).
 
     Attributes:
         in_shape, n_categories, n_continuous, feat_dim (size of the flattened body output).
@@ -76,19 +83,30 @@ class InfoGANDiscriminator(nn.Module):
         q_hidden: int = 128,
         dropout: float = 0.0,
         slope: float = 0.2,
+        fc_hidden: int = 0,
     ) -> None:
         super().__init__()
         _check(image_size, channels, norm, ndf, "ndf")
         _check_dropout(dropout)
         _check_codes(n_categories, n_continuous, q_hidden)
+        if isinstance(fc_hidden, bool) or not isinstance(fc_hidden, int) or fc_hidden < 0:
+            raise ValueError(f"fc_hidden must be an int >= 0 (0 = no shared FC layer); got {fc_hidden!r}")
         self.in_shape = (channels, image_size, image_size)
         self.n_categories, self.n_continuous = int(n_categories), int(n_continuous)
         start, mults = _SPECS[image_size]
         bias = norm == "none"
         widths = [ndf * m for m in reversed(mults)]
-        self.body = nn.Sequential(*_down_body(channels, widths, norm, bias, slope, dropout))
+        layers = _down_body(channels, widths, norm, bias, slope, dropout)
         self.feat_dim = widths[-1] * start * start
-        self.d_head = nn.Conv2d(widths[-1], 1, start, 1, 0, bias=bias)  # start x start -> 1x1
+        if fc_hidden:
+            layers += [nn.Flatten(), nn.Linear(self.feat_dim, fc_hidden, bias=norm != "batch")]
+            layers += [nn.BatchNorm1d(fc_hidden)] if norm == "batch" else []
+            layers += [nn.LeakyReLU(slope, inplace=True)]
+            self.feat_dim = fc_hidden
+            self.d_head: nn.Module = nn.Linear(fc_hidden, 1)
+        else:
+            self.d_head = nn.Conv2d(widths[-1], 1, start, 1, 0, bias=bias)  # start x start -> 1x1
+        self.body = nn.Sequential(*layers)
         self.q = nn.Sequential(
             nn.Flatten(),
             nn.Linear(self.feat_dim, q_hidden, bias=False),
