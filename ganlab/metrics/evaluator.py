@@ -335,7 +335,7 @@ class Evaluator:
         * A class-conditional source (see :meth:`conditional`) is asked for every class equally
           often (labels 0, 1, ..., C-1, 0, ...), and the result adds ``cond_acc`` and ``intra_fid``.
         * A source with a categorical code (see :meth:`coded`) is asked for every code value
-          equally often, and the result adds ``code_acc`` (:meth:`code_metrics`).
+          equally often, and the result adds ``code_acc`` and ``code_nmi`` (:meth:`code_metrics`).
         * The ``model_metrics`` functions are applied to ``source.model`` when it has one.
         """
         if self.conditional(source):
