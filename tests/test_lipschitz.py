@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganlab.course.tables import find_metric, metric_label
-from ganlab.metrics import layer_sigmas, lipschitz_key, parse_metric_key, sigma_max
+from ganlab.metrics import is_lipschitz_key, layer_sigmas, lipschitz_key, parse_metric_key, sigma_max
 from ganlab.metrics.lipschitz import has_spectral_norm, require_weights
 from ganlab.models import MODELS, build
 from ganlab.models.sngan import SETTING_TABLE, SETTINGS, SNGAN, setting
@@ -145,7 +145,8 @@ def test_errors_without_weights_or_input_shape() -> None:
 
 def test_lipschitz_key_is_not_a_metric_key_and_tables_label_it_as_is() -> None:
     key = lipschitz_key("D")
-    assert key == "sigma_max[D]"
+    assert key == "sigma_max[D]" and is_lipschitz_key(key) and is_lipschitz_key(lipschitz_key("D_B"))
+    assert not any(is_lipschitz_key(k) for k in ("fid[mnist_cnn,N=1000]", "sigma_max[]", "sigma_max[D", 3))
     with pytest.raises(ValueError):
         parse_metric_key(key)
     assert metric_label(key) == "sigma_max[D]"

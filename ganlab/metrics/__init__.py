@@ -40,7 +40,7 @@ from .image_quality import psnr, ssim
 from .inception_score import inception_score
 from .keys import metric_key, parse_metric_key
 from .kid import kernel_inception_distance, kid_subset_indices
-from .lipschitz import layer_sigmas, lipschitz_key, lipschitz_metrics, sigma_max
+from .lipschitz import is_lipschitz_key, layer_sigmas, lipschitz_key, lipschitz_metrics, sigma_max
 from .manifold import density_coverage, knn_radii, manifold_metrics, precision_recall
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "frechet_distance_from_stats",
     "get_extractor",
     "image_moments",
+    "is_lipschitz_key",
     "inception_score",
     "kernel_inception_distance",
     "kid_subset_indices",

@@ -46,7 +46,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import _SpectralNorm
 
 __all__ = ["WEIGHT_LAYERS", "weight_layers", "require_weights", "has_spectral_norm", "layer_sigmas",
-           "sigma_max", "lipschitz_key", "lipschitz_metrics"]
+           "sigma_max", "lipschitz_key", "is_lipschitz_key", "lipschitz_metrics"]
 
 #: Layer types whose weights are measured (the ones :func:`ganlab.nets.layers.apply_spectral_norm` normalises).
 WEIGHT_LAYERS: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
@@ -86,6 +86,12 @@ def lipschitz_key(net_name: str = "D") -> str:
     if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", str(net_name)):
         raise ValueError(f"network name {net_name!r} must be an identifier (letters, digits, _)")
     return f"sigma_max[{net_name}]"
+
+
+def is_lipschitz_key(key: object) -> bool:
+    """Whether ``key`` is a :func:`lipschitz_key` (``"sigma_max[D]"``): a measurement of a
+    network, which names the network instead of an extractor and N."""
+    return isinstance(key, str) and re.match(r"^sigma_max\[[A-Za-z][A-Za-z0-9_]*\]$", key) is not None
 
 
 # ----------------------------------------------------------------------------- helpers
