@@ -12,7 +12,13 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganlab.course.tables import find_metric, metric_label
-from ganlab.metrics import is_lipschitz_key, layer_sigmas, lipschitz_key, parse_metric_key, sigma_max
+from ganlab.metrics import (
+    is_lipschitz_key,
+    layer_sigmas,
+    lipschitz_key,
+    parse_metric_key,
+    sigma_max,
+)
 from ganlab.metrics.lipschitz import has_spectral_norm, require_weights
 from ganlab.models import MODELS, build
 from ganlab.models.sngan import SETTING_TABLE, SETTINGS, SNGAN, setting
