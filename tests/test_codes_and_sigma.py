@@ -132,7 +132,7 @@ def test_code_traversal_moves_one_code_only() -> None:
     model = _coded(WriterG())
     z = _read(code_traversal(model, code=1, n_rows=3, n_steps=5, span=1.5, seed=2)).reshape(3, 5, NZ)
     assert torch.allclose(z[..., NOISE + K + 1], torch.linspace(-1.5, 1.5, 5).expand(3, 5))
-    fixed = torch.cat([z[..., :NOISE + K + 1]], dim=-1)
+    fixed = z[..., :NOISE + K + 1]
     assert torch.allclose(fixed, fixed[:, :1].expand_as(fixed))  # all else fixed along a row
     assert torch.equal(z[:, 0, NOISE:NOISE + K].argmax(-1), torch.arange(3) % K)
     for bad in ({"code": 2}, {"code": 0, "n_steps": 1}, {"code": 0, "span": 0}):
