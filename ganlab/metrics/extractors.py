@@ -162,6 +162,24 @@ class ClassifierExtractor(FeatureExtractor):
             logits = self.net(x)
         return {k: v.argmax(dim=1) for k, v in self.net.factor_logits(logits).items()}
 
+    def factor_probs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``shapes_cnn`` only: class probabilities of every factor, ``{factor: (N, n_values)}``."""
+        if not isinstance(self.net, ShapesClassifier):
+            raise ValueError(f"{self.name} has no factor heads; only shapes_cnn predicts factors")
+        with torch.no_grad():
+            logits = self.net(x)
+        return {k: v.softmax(dim=1) for k, v in self.net.factor_logits(logits).items()}
+
+    def layer_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The three conv blocks' outputs ``[(N, c_i, H_i, W_i)]`` (after ReLU and pooling),
+        for perceptual distances (:func:`ganlab.metrics.path_length.feature_distance`)."""
+        h = self.net.prepare(x)
+        out = []
+        for block in self.net.trunk:
+            h = block(h)
+            out.append(h)
+        return out
+
 
 def _mode_index(factor_logits: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mixed-radix index of the predicted factor combination (shape slowest, y fastest)."""

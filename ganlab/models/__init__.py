@@ -17,14 +17,15 @@ from ganlab.models.generation import generate_batched
 from ganlab.models.infogan import InfoGAN
 from ganlab.models.lsgan import LSGAN
 from ganlab.models.sngan import SNGAN
+from ganlab.models.stylegan import StyleGAN
 from ganlab.models.wgan import WGAN, WGANGP
 
 __all__ = ["Family", "GANModel", "Phase", "StepContext", "Sampler", "Recipe", "MODELS", "build",
-           "generate_batched", "VanillaGAN", "DCGAN", "LSGAN", "WGAN", "WGANGP", "ConditionalGAN"]
+           "generate_batched", "VanillaGAN", "DCGAN", "LSGAN", "WGAN", "WGANGP", "ConditionalGAN", "InfoGAN", "SNGAN", "StyleGAN"]
 
 MODELS: dict[str, type[Family]] = {
     cls.family: cls for cls in (VanillaGAN, DCGAN, LSGAN, WGAN, WGANGP, ConditionalGAN, InfoGAN,
-                                SNGAN)
+                                SNGAN, StyleGAN)
 }
 
 

@@ -134,12 +134,14 @@ class Sampler:
     samples, and the whole sequence is a pure function of the seed and the chunk sizes. For a
     class-conditional family, :attr:`n_classes` is set and calls accept ``labels=(k,) int64``;
     for a family with an unsupervised categorical code (InfoGAN), :attr:`n_categories` is set and
-    calls accept ``categories=(k,) int64``.
+    calls accept ``categories=(k,) int64``. ``fixed`` conditions go to every call (StyleGAN's
+    truncation: ``model.sampler(seed, psi=0.7)``).
     """
 
-    def __init__(self, model: Family, seed: int = 1234, use_ema: bool = True) -> None:
+    def __init__(self, model: Family, seed: int = 1234, use_ema: bool = True, **fixed: Any) -> None:
         self.model = model
         self.use_ema = use_ema
+        self.fixed = fixed
         self.n_classes: int | None = model.n_classes
         k = getattr(model, "n_categories", None)
         self.n_categories: int | None = int(k) if isinstance(k, int) else None
@@ -147,7 +149,7 @@ class Sampler:
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
 
     def __call__(self, k: int, **conditions: Any) -> Tensor:
-        inputs = self.model.sample_inputs(k, self.device, self.generator, **conditions)
+        inputs = self.model.sample_inputs(k, self.device, self.generator, **self.fixed, **conditions)
         return self.model.sample(inputs=inputs, use_ema=self.use_ema)
 
 
@@ -327,9 +329,10 @@ class Family(nn.Module):
             inputs = self.sample_inputs(n, device, gen, z=z, **conditions)
         return generate_batched(G, inputs, batch_size=batch_size, call=self.generate)
 
-    def sampler(self, seed: int = 1234, use_ema: bool = True) -> Sampler:
-        """A :class:`Sampler` for :class:`ganlab.metrics.Evaluator` (fixed seed: comparable evaluations)."""
-        return Sampler(self, seed, use_ema)
+    def sampler(self, seed: int = 1234, use_ema: bool = True, **fixed: Any) -> Sampler:
+        """A :class:`Sampler` for :class:`ganlab.metrics.Evaluator` (fixed seed: comparable
+        evaluations); ``fixed`` conditions go to every draw (e.g. ``psi=0.7`` for StyleGAN)."""
+        return Sampler(self, seed, use_ema, **fixed)
 
     def reuse_or_generate(self, ctx: StepContext, make_inputs: Any) -> tuple[Tensor, dict[str, Tensor]]:
         """G's fakes for a generator update: those D's last update cached, else new ones.

@@ -9,6 +9,8 @@ critic maps ``(N, *in_shape)`` to raw logits ``(N,)`` (``(N // pack,)`` for PacG
 * :mod:`~ganlab.nets.conditional`: ``ConcatGenerator``, ``ConcatDiscriminator``, ``CBNGenerator``,
   ``ProjectionDiscriminator`` (class-conditional DCGANs; ``forward(z, y)`` / ``forward(x, y)``)
 * :mod:`~ganlab.nets.lsun_wgangp`: ``wgangp_lsun(version)`` (the LSUN-bedroom WGAN-GP v1 / v2)
+* :mod:`~ganlab.nets.stylegan`: ``StyleGenerator``, ``MappingNetwork`` (StyleGAN-lite: mapping,
+  AdaIN, noise, style mixing, truncation)
 * :mod:`~ganlab.nets.init`: ``init_dcgan_weights``
 * :mod:`~ganlab.nets.registry`: ``build_generator``, ``build_discriminator``, ``count_parameters``
 """
@@ -35,6 +37,7 @@ from ganlab.nets.registry import (
     build_generator,
     count_parameters,
 )
+from ganlab.nets.stylegan import MappingNetwork, StyleGenerator
 
 __all__ = [
     "CHANNELS",
@@ -55,6 +58,8 @@ __all__ = [
     "MLPDiscriminator",
     "MLPGenerator",
     "ProjectionDiscriminator",
+    "MappingNetwork",
+    "StyleGenerator",
     "apply_spectral_norm",
     "build_discriminator",
     "build_generator",

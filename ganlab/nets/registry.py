@@ -16,6 +16,7 @@ from ganlab.nets.conditional import (
 from ganlab.nets.dcgan import DCGANCritic, DCGANDiscriminator, DCGANGenerator
 from ganlab.nets.layers import check_choice
 from ganlab.nets.mlp import MLPDiscriminator, MLPGenerator
+from ganlab.nets.stylegan import StyleGenerator
 
 __all__ = [
     "GENERATORS",
@@ -31,6 +32,7 @@ GENERATORS: dict[str, Callable[..., nn.Module]] = {
     "dcgan": DCGANGenerator,
     "cond_concat": ConcatGenerator,
     "cond_cbn": CBNGenerator,
+    "stylegan": StyleGenerator,
 }
 #: Discriminator / critic classes by kind.
 DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
