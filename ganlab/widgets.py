@@ -6,6 +6,11 @@ backed by a plain method (``set_t``, ``set_seeds``, ``set_method``, ``set_direct
 ``set_alpha``, ``render``, ``export``), so the whole behaviour is testable without a browser and
 scriptable from a notebook cell; the sliders only call those methods.
 
+A generator with a mapping network (:class:`ganlab.nets.StyleGenerator`: ``mapping``,
+``synthesis``, ``truncate``, ``mix``) gets three more controls: the **space** of the path (Z, or
+W = mapping(Z): ``set_space``), the **truncation** ψ (``set_psi``) and a **style-mixing**
+crossover layer with the seed the fine styles come from (``set_mixing``).
+
 Where it runs:
 
 * JupyterLab / Notebook 7 and Voilà: ipywidgets 8 (the course's pinned version).
@@ -102,7 +107,12 @@ class InterpolationWidget:
       ``d`` a unit principal direction of the generator's output (``principal 1`` ...) or a
       random one (see :func:`ganlab.latent.principal_directions`);
     * export: frame count, GIF/MP4 choice, a path box and a button; the status line shows where
-      the file went.
+      the file went;
+    * with a mapping network: Z / W toggle (in W the endpoints are mapped first and the path runs
+      between their w's; a direction moves the endpoint codes before mapping), a ψ slider in
+      ``[0, 1]`` (truncation towards the tracked mean w), and a crossover slider in ``[0, L]``
+      with a "mix seed": style layers from the crossover on take the (truncated) w of the mix
+      seed's code; ``L`` = no mixing.
 
     Args:
         generator: image generator (``nz``, ``out_shape``, output in ``[-1, 1]``). It is switched
@@ -120,6 +130,9 @@ class InterpolationWidget:
         export_path: initial content of the path box (``.gif`` or ``.mp4``).
         fps: frames per second of exported videos.
         alpha_max: the alpha slider spans ``[-alpha_max, alpha_max]``.
+        space, psi, mix_seed, crossover: initial W-space settings (generators with a mapping
+            network only): ``"z"`` | ``"w"``, ψ in [0, 1], the mix seed, the crossover layer
+            (``None`` = L, no mixing).
     """
 
     def __init__(
@@ -138,6 +151,10 @@ class InterpolationWidget:
         export_path: str | os.PathLike[str] = "interpolation.gif",
         fps: float = 4,
         alpha_max: float = 3.0,
+        space: str = "z",
+        psi: float = 1.0,
+        mix_seed: int = 2,
+        crossover: int | None = None,
     ) -> None:
         import ipywidgets as W
 
@@ -166,6 +183,18 @@ class InterpolationWidget:
         self.fps = fps
         self.directions = self._make_directions(directions, n_principal, principal_codes)
         self._direction = next(iter(self.directions))
+        self.styled = all(hasattr(self.G, a) for a in ("mapping", "synthesis", "truncate", "mix", "n_styles"))
+        self.n_styles = int(self.G.n_styles) if self.styled else 0
+        self._space, self._psi = "z", 1.0
+        self._mix_seed = _check_seed("mix_seed", mix_seed)
+        self._crossover = self.n_styles
+        if not self.styled and (space != "z" or psi != 1.0 or crossover is not None):
+            raise ValueError(f"space / psi / crossover need a generator with a mapping network "
+                             f"(a StyleGenerator); {type(self.G).__name__} has none")
+        if self.styled:
+            self._space = self._check_space(space)
+            self._psi = self._check_psi(psi)
+            self._crossover = self._check_crossover(self.n_styles if crossover is None else crossover)
         h, w = self._probe_size()
         self.scale = max(1, int(display_size) // max(h, w))
         self._syncing = False
@@ -207,6 +236,27 @@ class InterpolationWidget:
         self.export_button = W.Button(description="Export video", icon="download",
                                       button_style="primary")
         self.status = W.Label(value="")
+        style_rows = []
+        if self.styled:
+            self.space_toggle = W.ToggleButtons(options=["z", "w"], value=self._space, style=toggle_style)
+            self.psi_slider = W.FloatSlider(
+                value=self._psi, min=0.0, max=1.0, step=0.05, description="truncation psi", style=style,
+                continuous_update=True, readout_format=".2f", layout=W.Layout(width="360px"),
+            )
+            self.psi_slider.add_class("ganlab-psi-slider")
+            self.mix_slider = W.IntSlider(
+                value=self._crossover, min=0, max=self.n_styles, step=1, description="mix from layer",
+                style=style, continuous_update=True, layout=W.Layout(width="360px"),
+            )
+            self.mix_slider.add_class("ganlab-mix-slider")
+            self.mix_seed_box = W.IntText(value=self._mix_seed, description="mix seed", style=style,
+                                          layout=W.Layout(width="150px"))
+            self.space_toggle.observe(lambda c: self._from_ui(self.set_space, c["new"]), names="value")
+            self.psi_slider.observe(lambda c: self._from_ui(self.set_psi, c["new"]), names="value")
+            self.mix_slider.observe(lambda c: self._from_ui(self.set_mixing, c["new"], None), names="value")
+            self.mix_seed_box.observe(lambda c: self._from_ui(self.set_mixing, None, c["new"]), names="value")
+            style_rows = [W.HBox([W.Label("space"), self.space_toggle, self.psi_slider]),
+                          W.HBox([self.mix_slider, self.mix_seed_box])]
 
         self.t_slider.observe(lambda c: self._from_ui(self.set_t, c["new"]), names="value")
         self.seed0_box.observe(lambda c: self._from_ui(self.set_seeds, c["new"], None), names="value")
@@ -223,6 +273,7 @@ class InterpolationWidget:
             W.HBox([self.seed0_box, self.seed1_box, W.Label("path"), self.method_toggle]),
             self.t_slider,
             W.HBox([self.direction_dropdown, self.alpha_slider]),
+            *style_rows,
             self.image,
             self.info,
             W.HBox([self.frames_box, W.Label("format"), self.format_toggle]),
@@ -254,6 +305,28 @@ class InterpolationWidget:
         if not out:
             raise ValueError("directions must name at least one (nz,) direction")
         return out
+
+    def _check_space(self, space: str) -> str:
+        if space not in ("z", "w"):
+            raise ValueError(f"space must be 'z' or 'w', got {space!r}")
+        return space
+
+    @staticmethod
+    def _check_psi(psi: float) -> float:
+        psi = float(psi)
+        if not 0.0 <= psi <= 1.0:
+            raise ValueError(f"truncation psi must lie in [0, 1], got {psi}")
+        return psi
+
+    def _check_crossover(self, crossover: int) -> int:
+        if isinstance(crossover, bool) or not isinstance(crossover, (int, np.integer)) or not 0 <= crossover <= self.n_styles:
+            raise ValueError(f"crossover must be an integer in [0, {self.n_styles}], got {crossover!r}")
+        return int(crossover)
+
+    def _require_styles(self, what: str) -> None:
+        if not self.styled:
+            raise ValueError(f"{what} needs a generator with a mapping network (a StyleGenerator); "
+                             f"{type(self.G).__name__} has none")
 
     @torch.no_grad()
     def _probe_size(self) -> tuple[int, int]:
@@ -287,6 +360,21 @@ class InterpolationWidget:
     def alpha(self) -> float:
         """Displacement along the selected direction (latent units)."""
         return self._alpha
+
+    @property
+    def space(self) -> str:
+        """``"z"`` or ``"w"``: where the path runs (``"z"`` for generators without mapping)."""
+        return self._space
+
+    @property
+    def psi(self) -> float:
+        """Truncation ψ (1 = none)."""
+        return self._psi
+
+    @property
+    def mixing(self) -> tuple[int, int]:
+        """``(crossover, mix_seed)``: layers from ``crossover`` on use the mix seed's w."""
+        return self._crossover, self._mix_seed
 
     @property
     def endpoints(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -340,28 +428,84 @@ class InterpolationWidget:
         self._sync(self.alpha_slider, alpha)
         return self.redraw()
 
+    def set_space(self, space: str) -> bytes:
+        """Interpolate in ``"z"`` or in ``"w"`` (mapping network only); returns the new PNG."""
+        self._require_styles("space")
+        self._space = self._check_space(space)
+        self._sync(self.space_toggle, space)
+        return self.redraw()
+
+    def set_psi(self, psi: float) -> bytes:
+        """Truncation ψ in [0, 1] (mapping network only); returns the new PNG."""
+        self._require_styles("truncation")
+        self._psi = self._check_psi(psi)
+        self._sync(self.psi_slider, self._psi)
+        return self.redraw()
+
+    def set_mixing(self, crossover: int | None = None, mix_seed: int | None = None) -> bytes:
+        """Style mixing: layers ``>= crossover`` take the mix seed's w (``crossover = L``: none);
+        ``None`` keeps a setting. Mapping network only; returns the new PNG."""
+        self._require_styles("style mixing")
+        if crossover is not None:
+            self._crossover = self._check_crossover(crossover)
+            self._sync(self.mix_slider, self._crossover)
+        if mix_seed is not None:
+            self._mix_seed = _check_seed("mix_seed", mix_seed)
+            self._sync(self.mix_seed_box, self._mix_seed)
+        return self.redraw()
+
     # --------------------------------------------------------------- outputs
+    def _path(self, t: torch.Tensor | float) -> torch.Tensor:
+        """Latent codes at positions ``t`` in the current space: ``(nz,)`` / ``(T, nz)`` for Z,
+        ``(w_dim,)`` / ``(T, w_dim)`` for W (directions move the endpoint codes before mapping)."""
+        d = self.directions[self._direction]
+        if self._space == "z":
+            return move_along(interpolate(self._z0, self._z1, t, self._method), d, self._alpha)
+        with torch.no_grad():
+            ends = torch.stack([move_along(self._z0, d, self._alpha), move_along(self._z1, d, self._alpha)])
+            w0, w1 = self.G.mapping(ends.to(self.device)).double().cpu()
+        return interpolate(w0, w1, t, self._method)
+
     def code(self, t: float | None = None) -> torch.Tensor:
-        """The latent code ``(nz,)`` (CPU) shown at position ``t`` (default: the current one)."""
-        z = interpolate(self._z0, self._z1, self._t if t is None else float(t), self._method)
-        return move_along(z, self.directions[self._direction], self._alpha)
+        """The latent code (CPU) shown at position ``t`` (default: the current one): ``(nz,)`` in
+        Z space, the untruncated ``(w_dim,)`` in W space."""
+        return self._path(self._t if t is None else float(t))
 
     def codes(self, n_frames: int | None = None) -> torch.Tensor:
-        """Codes ``(T, nz)`` at ``T`` evenly spaced positions from 0 to 1 (current settings)."""
+        """Codes ``(T, nz)`` (W space: ``(T, w_dim)``) at ``T`` evenly spaced positions from 0 to 1."""
         n = int(self.frames_box.value if n_frames is None else n_frames)
         if n < 2:
             raise ValueError(f"n_frames must be >= 2, got {n}")
-        z = interpolate(self._z0, self._z1, torch.linspace(0, 1, n, dtype=torch.float64),
-                        self._method)
-        return move_along(z, self.directions[self._direction], self._alpha)
+        return self._path(torch.linspace(0, 1, n, dtype=torch.float64))
+
+    @torch.no_grad()
+    def styles(self, codes: torch.Tensor) -> torch.Tensor:
+        """Per-layer styles ``(T, L, w_dim)`` for codes of the current space (truncation and
+        mixing applied); mapping network only."""
+        self._require_styles("styles")
+        codes = codes.reshape(-1, codes.shape[-1]).float().to(self.device)
+        w = self.G.mapping(codes) if self._space == "z" else codes
+        w = self.G.truncate(w, self._psi)
+        if self._crossover >= self.n_styles:
+            return self.G.broadcast(w)
+        wm = self.G.truncate(self.G.mapping(code_for_seed(self._mix_seed, self.nz).to(self.device)[None]), self._psi)
+        return self.G.mix(w, wm.expand_as(w), self._crossover)
+
+    def _images(self, codes: torch.Tensor) -> torch.Tensor:
+        if not self.styled:
+            return decode(self.G, codes, device=self.device)
+        from ganlab.models.generation import generate_batched
+
+        return generate_batched(self.G, self.styles(codes), batch_size=64, out_device="cpu",
+                                call=lambda net, x: net.synthesis(x), eval_mode=False)
 
     def image_tensor(self, t: float | None = None) -> torch.Tensor:
         """The generated image ``(C, H, W)`` in ``[-1, 1]`` (CPU) at ``t`` (default: current)."""
-        return decode(self.G, self.code(t), device=self.device)[0]
+        return self._images(self.code(t))[0]
 
     def frames(self, n_frames: int | None = None) -> torch.Tensor:
         """Images ``(T, C, H, W)`` in ``[-1, 1]`` along the whole path (current settings)."""
-        return decode(self.G, self.codes(n_frames), device=self.device)
+        return self._images(self.codes(n_frames))
 
     def render(self, t: float | None = None) -> bytes:
         """PNG bytes of the (upscaled) image at ``t`` (default: the current position)."""
@@ -372,11 +516,17 @@ class InterpolationWidget:
         png = self.render()
         self.image.value = png
         z = self.code()
-        self.info.value = (
-            f"{self._method}  t={self._t:.2f}  |z_t|={float(z.norm()):.2f}  "
-            f"(|z0|={float(self._z0.norm()):.2f}, |z1|={float(self._z1.norm()):.2f}, "
-            f"sqrt(nz)={self.nz ** 0.5:.2f})  {self._direction} alpha={self._alpha:+.1f}"
-        )
+        info = f"{self._method}  t={self._t:.2f}  "
+        if self._space == "z":
+            info += (f"|z_t|={float(z.norm()):.2f}  (|z0|={float(self._z0.norm()):.2f}, "
+                     f"|z1|={float(self._z1.norm()):.2f}, sqrt(nz)={self.nz ** 0.5:.2f})  ")
+        else:
+            info += f"in W: |w_t - w_avg|={float((z.float() - self.G.w_avg.cpu()).norm()):.2f}  "
+        info += f"{self._direction} alpha={self._alpha:+.1f}"
+        if self.styled:
+            mix = "off" if self._crossover >= self.n_styles else f"layers {self._crossover}-{self.n_styles - 1} from seed {self._mix_seed}"
+            info += f"  psi={self._psi:.2f}  mixing {mix}"
+        self.info.value = info
         return png
 
     def export(

@@ -241,3 +241,91 @@ def test_colab_custom_widget_manager_is_enabled(monkeypatch):
     monkeypatch.setenv("COLAB_RELEASE_TAG", "test")
     InterpolationWidget(TinyGenerator(), directions={"d": torch.ones(NZ) / NZ**0.5})
     assert calls == [1]
+
+
+# ------------------------------------------------------------------ W space (StyleGAN-lite)
+@pytest.fixture
+def style_widget(tmp_path) -> InterpolationWidget:
+    from ganlab.nets import StyleGenerator
+
+    torch.manual_seed(0)
+    G = StyleGenerator(nz=NZ, image_size=32, channels=3, width=2, mapping_depth=2)
+    with torch.no_grad():  # a non-trivial mean w for truncation
+        G.w_avg.copy_(G.map(torch.randn(512, NZ)).mean(0))
+    return InterpolationWidget(G, principal_codes=64, n_principal=1, display_size=64,
+                               export_path=tmp_path / "w.gif")
+
+
+def test_style_widget_has_space_truncation_and_mixing_controls(style_widget, widget):
+    w = style_widget
+    assert w.styled and w.n_styles == 8 and w.mixing == (8, 2) and w.space == "z" and w.psi == 1.0
+    assert {w.space_toggle, w.psi_slider, w.mix_slider, w.mix_seed_box} <= {
+        c for row in w.ui.children for c in getattr(row, "children", (row,))}
+    assert not widget.styled and not hasattr(widget, "psi_slider")
+    with pytest.raises(ValueError, match="mapping network"):
+        widget.set_space("w")
+    with pytest.raises(ValueError, match="mapping network"):
+        InterpolationWidget(TinyGenerator(), psi=0.5, directions={"d": torch.ones(NZ) / NZ**0.5})
+
+
+def test_w_space_path_is_the_lerp_of_the_mapped_endpoints(style_widget):
+    w = style_widget
+    G = w.G
+    w.set_method("lerp")
+    w.set_space("w")
+    w0, w1 = G.mapping(torch.stack(w.endpoints).float())
+    assert torch.allclose(w.code(0.0).float(), w0, atol=1e-5) and torch.allclose(w.code(1.0).float(), w1, atol=1e-5)
+    assert torch.allclose(w.code(0.25).float(), 0.75 * w0 + 0.25 * w1, atol=1e-5)
+    mid_w = w.image_tensor(0.5)
+    w.set_space("z")
+    mid_z = w.image_tensor(0.5)
+    assert not torch.allclose(mid_w, mid_z), "the midpoint of a Z path is not that of the W path"
+    assert torch.allclose(w.image_tensor(0.0), G.eval()(w.endpoints[0][None].float())[0], atol=1e-5)
+    assert w.space_toggle.value == "z" and "in W" not in w.info.value
+
+
+def test_truncation_slider_pulls_towards_the_mean_image(style_widget):
+    w = style_widget
+    G = w.G
+    mean_image = G.synthesis(G.w_avg[None])[0]
+    w.psi_slider.value = 0.0  # as a browser would: the observer calls set_psi
+    assert w.psi == 0.0 and "psi=0.00" in w.info.value
+    assert torch.allclose(w.image_tensor(), mean_image, atol=1e-5)
+    dist = {}
+    for psi in (1.0, 0.5):
+        w.set_psi(psi)
+        dist[psi] = (w.image_tensor() - mean_image).abs().mean().item()
+    assert dist[0.5] < dist[1.0]
+    w.psi_slider.value = 1.0
+    with pytest.raises(ValueError, match="psi must lie in"):
+        w.set_psi(1.2)
+
+
+def test_mixing_slider_swaps_fine_layers_for_the_mix_seeds(style_widget):
+    w = style_widget
+    G = w.G
+    plain = w.image_tensor()
+    w.mix_slider.value = 0  # every layer from the mix seed: the mix seed's own image
+    mix_image = G.eval()(code_for_seed(2, NZ)[None])[0]
+    assert torch.allclose(w.image_tensor(), mix_image, atol=1e-5)
+    w.set_mixing(4)
+    styles = w.styles(w.code())
+    assert torch.allclose(styles[0, :4], G.mapping(w.code().float()[None]).expand(4, -1), atol=1e-6)
+    assert not torch.allclose(w.image_tensor(), plain) and "layers 4-7 from seed 2" in w.info.value
+    w.mix_seed_box.value = 5
+    assert w.mixing == (4, 5)
+    w.set_mixing(8)
+    assert torch.allclose(w.image_tensor(), plain, atol=1e-6)
+    w.mix_slider.value = 8
+    with pytest.raises(ValueError, match=r"crossover must be an integer in \[0, 8\]"):
+        w.set_mixing(9)
+
+
+def test_style_widget_exports_its_w_path(style_widget, tmp_path):
+    w = style_widget
+    w.set_space("w")
+    w.set_psi(0.7)
+    out = w.export(tmp_path / "w.gif", n_frames=6)
+    frames = iio.imread(out, index=None)
+    assert frames.shape[0] == 6
+    assert torch.allclose(w.frames(6)[0], w.image_tensor(0.0), atol=1e-5)

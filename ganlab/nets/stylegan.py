@@ -131,9 +131,11 @@ def adain(x: Tensor, scale: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
         x: feature maps ``(N, C, H, W)``.
         scale, bias: per-sample styles ``(N, C)``.
     """
-    mean = x.mean(dim=(2, 3), keepdim=True)
-    var = x.var(dim=(2, 3), keepdim=True, unbiased=False)
-    return scale[:, :, None, None] * (x - mean) * torch.rsqrt(var + eps) + bias[:, :, None, None]
+    var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, unbiased=False)
+    # the same affine map of x with its per-channel coefficients folded first, so the full-size
+    # tensor is touched by one fused multiply-add (a = scale / std, x * a + (bias - mean * a))
+    a = scale[:, :, None, None] * torch.rsqrt(var + eps)
+    return torch.addcmul(bias[:, :, None, None] - mean * a, x, a)
 
 
 class AdaIN(nn.Module):
@@ -169,7 +171,7 @@ class NoiseInjection(nn.Module):
             noise = self.const.to(x.dtype)
         else:
             noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
-        return x + self.scale.to(x.dtype).view(1, -1, 1, 1) * noise
+        return torch.addcmul(x, self.scale.to(x.dtype).view(1, -1, 1, 1), noise)
 
 
 class StyleLayer(nn.Module):
