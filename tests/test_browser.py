@@ -4,7 +4,9 @@ The test starts Voilà on 127.0.0.1 (free port, no browser, the running interpre
 ``python3`` kernel) serving ``tests/assets/interp_widget.ipynb``, opens it in Debian's Chromium
 through Playwright, focuses the ``t`` slider's handle, presses ArrowRight and End, and checks that
 the image the kernel sends back changes each time (the PNG bytes behind the ``<img>`` blob URL
-are fetched and compared). Screenshots go to ``build/browser/``.
+are fetched and compared); then, on the second widget (a StyleGAN-lite generator), moves the
+style-mixing slider to layer 0 and the truncation ψ slider to 0, each of which must change its
+image. Screenshots go to ``build/browser/``.
 
 Needs the Debian package ``chromium`` (``apt-get install chromium``; never ``playwright
 install``). Without it the test is skipped, except under ``CI=true``, where it fails.
@@ -147,14 +149,14 @@ def voila_url(tmp_path):
             _stop(proc)
 
 
-_FETCH_IMAGE = """async () => {
-  const img = document.querySelector('img.ganlab-image');
+_FETCH_IMAGE = """async (i) => {
+  const img = document.querySelectorAll('img.ganlab-image')[i];
   const buf = await (await fetch(img.src)).arrayBuffer();
   return {src: img.src, bytes: Array.from(new Uint8Array(buf))};
 }"""
 
-_SRC_CHANGED = """(old) => {
-  const img = document.querySelector('img.ganlab-image');
+_SRC_CHANGED = """([i, old]) => {
+  const img = document.querySelectorAll('img.ganlab-image')[i];
   return img && img.src !== old && img.complete && img.naturalWidth > 0;
 }"""
 
@@ -175,8 +177,8 @@ def test_slider_moves_redraw_image_in_voila(voila_url):
             page.goto(url, wait_until="domcontentloaded", timeout=RENDER_TIMEOUT_MS)
             try:
                 page.wait_for_function(
-                    "() => { const i = document.querySelector('img.ganlab-image');"
-                    " return i && i.complete && i.naturalWidth > 0; }",
+                    "() => { const s = document.querySelectorAll('img.ganlab-image');"
+                    " return s.length == 2 && [...s].every(i => i.complete && i.naturalWidth > 0); }",
                     timeout=RENDER_TIMEOUT_MS,
                 )
             except Exception:
@@ -188,24 +190,44 @@ def test_slider_moves_redraw_image_in_voila(voila_url):
 
             handle = page.locator(".ganlab-t-slider .noUi-handle").first
             readout = page.locator(".ganlab-t-slider .widget-readout").first
-            start = page.evaluate(_FETCH_IMAGE)
+            start = page.evaluate(_FETCH_IMAGE, 0)
             assert start["bytes"][:8] == [137, 80, 78, 71, 13, 10, 26, 10]  # a PNG
             t0 = float(readout.inner_text())
 
             handle.focus()
             handle.press("ArrowRight")
-            page.wait_for_function(_SRC_CHANGED, arg=start["src"])
-            step = page.evaluate(_FETCH_IMAGE)
+            page.wait_for_function(_SRC_CHANGED, arg=[0, start["src"]])
+            step = page.evaluate(_FETCH_IMAGE, 0)
             assert float(readout.inner_text()) > t0
             assert step["bytes"] != start["bytes"], "ArrowRight on t did not change the image"
 
             handle.press("End")
-            page.wait_for_function(_SRC_CHANGED, arg=step["src"])
-            end = page.evaluate(_FETCH_IMAGE)
+            page.wait_for_function(_SRC_CHANGED, arg=[0, step["src"]])
+            end = page.evaluate(_FETCH_IMAGE, 0)
             assert float(readout.inner_text()) == pytest.approx(1.0)
             assert end["bytes"] != step["bytes"], "End on t did not change the image"
 
-            page.locator("img.ganlab-image").screenshot(path=str(SHOTS / "interpolation_image_t1.png"))
+            page.locator("img.ganlab-image").first.screenshot(path=str(SHOTS / "interpolation_image_t1.png"))
+
+            # the StyleGAN-lite widget: the mixing layer from L to 0 (Home: every style from the mix
+            # seed), then truncation psi from 1 to 0 (Home: the mean w's image)
+            before = page.evaluate(_FETCH_IMAGE, 1)
+            mix = page.locator(".ganlab-mix-slider .noUi-handle").first
+            mix.focus()
+            mix.press("Home")
+            page.wait_for_function(_SRC_CHANGED, arg=[1, before["src"]])
+            mixed = page.evaluate(_FETCH_IMAGE, 1)
+            assert mixed["bytes"] != before["bytes"], "mixing from layer 0 did not change the image"
+            psi = page.locator(".ganlab-psi-slider .noUi-handle").first
+            psi_readout = page.locator(".ganlab-psi-slider .widget-readout").first
+            assert float(psi_readout.inner_text()) == pytest.approx(1.0)
+            psi.focus()
+            psi.press("Home")
+            page.wait_for_function(_SRC_CHANGED, arg=[1, mixed["src"]])
+            truncated = page.evaluate(_FETCH_IMAGE, 1)
+            assert float(psi_readout.inner_text()) == pytest.approx(0.0)
+            assert truncated["bytes"] != mixed["bytes"], "psi = 0 did not change the image"
+            page.locator("img.ganlab-image").nth(1).screenshot(path=str(SHOTS / "style_widget_truncated.png"))
             page.screenshot(path=str(SHOTS / "interpolation_widget.png"), full_page=True)
         finally:
             browser.close()
