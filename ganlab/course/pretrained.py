@@ -1,6 +1,6 @@
 """Pretrained generators that ship with the course: load in seconds, or train when absent.
 
-Small DCGAN generators trained on the offline sets live in ``data/checkpoints/`` of the
+Small generators (DCGAN; StyleGAN-lite for W space) trained on the offline sets live in ``data/checkpoints/`` of the
 repository with a :mod:`ganlab.shipped` ``manifest.json`` holding, for each, its file, sha256,
 the architecture spec, the training settings and the command that made it (``make checkpoints`` =
 ``python -m ganlab.course.pretrained --all --out data/checkpoints``, on a CPU).
@@ -41,6 +41,15 @@ SPECS: dict[str, dict[str, Any]] = {
     "dcgan_shapes": {"dataset": "shapes", "image_size": 32, "channels": 3, "nz": 64,
                      "ngf": 32, "ndf": 32, "steps": 6000, "batch_size": 64, "family": "lsgan",
                      "d_spectral_norm": True, "ema_decay": 0.995, "seed": 0},
+    # StyleGAN-lite (ganlab.nets.StyleGenerator) on shapes for notebook 18's W-space controls;
+    # family "stylegan" = SN DCGAN D + hinge (ganlab.models.stylegan); `generator` holds the
+    # StyleGenerator's settings, `recipe` the optimiser of notebook 11's quick profile.
+    "stylegan_shapes": {"dataset": "shapes", "image_size": 32, "channels": 3, "nz": 64,
+                        "arch": "stylegan", "generator": {"width": 8, "mapping_depth": 8,
+                                                          "layers_per_resolution": 1},
+                        "ndf": 16, "steps": 4000, "batch_size": 64, "family": "stylegan",
+                        "recipe": {"lr_g": 1e-3, "lr_d": 1e-3, "betas": [0.0, 0.99]},
+                        "d_spectral_norm": True, "ema_decay": 0.995, "seed": 0},
 }
 COMMAND = "make checkpoints  (python -m ganlab.course.pretrained --all --out data/checkpoints)"
 
@@ -64,11 +73,15 @@ def shipped_dir() -> Path | None:
 
 
 def _untrained_generator(name: str) -> nn.Module:
-    """The (untrained) DCGAN generator of checkpoint ``name``'s spec, from
-    :func:`ganlab.nets.build_generator`: ``(N, nz) -> (N, C, H, W)`` in [-1, 1]."""
+    """The (untrained) generator of checkpoint ``name``'s spec (``arch``: ``"dcgan"``, the default,
+    or ``"stylegan"``), from :func:`ganlab.nets.build_generator`: ``(N, nz) -> (N, C, H, W)`` in [-1, 1]."""
     from ganlab.nets import build_generator
 
     s = _spec(name)
+    arch = s.get("arch", "dcgan")
+    if arch == "stylegan":
+        return build_generator("stylegan", nz=s["nz"], image_size=s["image_size"], channels=s["channels"],
+                               **s["generator"])
     return build_generator("dcgan", nz=s["nz"], image_size=s["image_size"], channels=s["channels"],
                            ngf=s["ngf"])
 
@@ -86,7 +99,10 @@ def _train(name: str, steps: int, device: str, checkpoint_dir: Path | None,
     sn = bool(s.get("d_spectral_norm", False))
     D = DCGANDiscriminator(image_size=s["image_size"], channels=s["channels"], ndf=s["ndf"],
                            norm="none" if sn else "batch", spectral_norm=sn)
-    model = build(s["family"], G, D)
+    recipe = dict(s.get("recipe", {}))
+    if "betas" in recipe:
+        recipe["betas"] = tuple(recipe["betas"])
+    model = build(s["family"], G, D, **recipe)
     ds = load(s["dataset"], split="train", image_size=s["image_size"])
     cfg = TrainConfig(steps=steps, batch_size=s["batch_size"], seed=s["seed"], device=device,
                       ema_decay=s["ema_decay"], log_every=max(1, min(100, steps)),

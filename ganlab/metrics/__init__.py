@@ -23,6 +23,7 @@ from .codes import (
     slant,
 )
 from .coverage import class_coverage, kl_to_uniform, mode_coverage_2d
+from .disentanglement import disentanglement_metrics
 from .evaluator import METRICS, Evaluator
 from .extractors import (
     EXTRACTORS,
@@ -42,6 +43,13 @@ from .keys import metric_key, parse_metric_key
 from .kid import kernel_inception_distance, kid_subset_indices
 from .lipschitz import is_lipschitz_key, layer_sigmas, lipschitz_key, lipschitz_metrics, sigma_max
 from .manifold import density_coverage, knn_radii, manifold_metrics, precision_recall
+from .path_length import (
+    PerceptualWeightsUnavailable,
+    feature_distance,
+    perceptual_path_length,
+    ppl_metrics,
+)
+from .separability import separability_metrics
 
 __all__ = [
     "EXTRACTORS",
@@ -58,6 +66,12 @@ __all__ = [
     "code_predictions",
     "continuous_effects",
     "density_coverage",
+    "disentanglement_metrics",
+    "feature_distance",
+    "perceptual_path_length",
+    "ppl_metrics",
+    "separability_metrics",
+    "PerceptualWeightsUnavailable",
     "evaluate_codes",
     "extract",
     "feature_statistics",

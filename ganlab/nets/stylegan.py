@@ -11,7 +11,9 @@ The generator is split as in the paper:
 
 At the first resolution the first "conv" is the constant itself (noise and AdaIN only), as in
 the paper, so a generator at ``image_size`` has ``L = 2 * n_resolutions`` style layers
-(32 px: resolutions 4, 8, 16, 32 -> L = 8).
+(32 px: resolutions 4, 8, 16, 32 -> L = 8). ``layers_per_resolution=1`` keeps only the first
+layer of each resolution (the constant's, then upsample + conv): L = n_resolutions, about half
+the synthesis cost — the course's CPU setting.
 
 * **Mapping network**: ``mapping_depth`` fully connected layers of ``w_dim`` units (published:
   8 x 512); every layer uses the *equalised learning rate* with multiplier ``mapping_lr_mul``
@@ -212,6 +214,7 @@ class StyleGenerator(nn.Module):
         mapping_lr_mul: learning-rate multiplier of the mapping network (published 0.01).
         mixing_prob: probability of style mixing per training sample (0 = off; published 0.9).
         w_avg_beta: decay of the tracked mean of w used by truncation.
+        layers_per_resolution: 2 (published) or 1 (one conv per resolution; see module docstring).
 
     Attributes:
         nz, out_shape: the generator contract. ``w_dim``, ``n_styles`` (L), ``resolutions``
@@ -223,7 +226,8 @@ class StyleGenerator(nn.Module):
 
     def __init__(self, nz: int = 64, image_size: int = 32, channels: int = 3, width: int = 16,
                  w_dim: int | None = None, mapping_depth: int = 8, mapping_lr_mul: float = 0.01,
-                 mixing_prob: float = 0.9, w_avg_beta: float = 0.995) -> None:
+                 mixing_prob: float = 0.9, w_avg_beta: float = 0.995,
+                 layers_per_resolution: int = 2) -> None:
         super().__init__()
         _positive_int("nz", nz)
         check_choice("image_size", image_size, STYLE_SIZES)
@@ -232,11 +236,13 @@ class StyleGenerator(nn.Module):
         w_dim = nz if w_dim is None else _positive_int("w_dim", w_dim)
         if not 0.0 <= mixing_prob <= 1.0:
             raise ValueError(f"mixing_prob must lie in [0, 1], got {mixing_prob!r}")
+        check_choice("layers_per_resolution", layers_per_resolution, (1, 2))
         if not 0.0 <= w_avg_beta < 1.0:
             raise ValueError(f"w_avg_beta must lie in [0, 1), got {w_avg_beta!r}")
         self.nz, self.w_dim = int(nz), int(w_dim)
         self.out_shape = (channels, image_size, image_size)
         self.mapping_depth = int(mapping_depth)
+        self.layers_per_resolution = int(layers_per_resolution)
         self.mixing_prob = float(mixing_prob)
         self.w_avg_beta = float(w_avg_beta)
         self.map = MappingNetwork(nz, w_dim, mapping_depth, mapping_lr_mul)
@@ -249,7 +255,8 @@ class StyleGenerator(nn.Module):
             if r > 0:
                 side *= 2
             layers.append(StyleLayer(c_in, c_out, w_dim, side, upsample=r > 0, conv=r > 0, seed=2 * r))
-            layers.append(StyleLayer(c_out, c_out, w_dim, side, upsample=False, seed=2 * r + 1))
+            if layers_per_resolution == 2:
+                layers.append(StyleLayer(c_out, c_out, w_dim, side, upsample=False, seed=2 * r + 1))
             c_in = c_out
         self.layers = nn.ModuleList(layers)
         self.resolutions = tuple(layer.noise.const.shape[-1] for layer in layers)
