@@ -358,3 +358,74 @@ def test_separability_keys_and_range() -> None:
     assert list(plain) == ["separability_z[shapes_cnn,N=32]"]
     with pytest.raises(ValueError, match="predicts no factors"):
         separability_metrics(G, extractor="mnist_cnn", n=8)
+
+
+# ----- figures, the discriminator option, shipped weights ------------------------------------
+def test_latent_paths_share_endpoints_and_differ_between():
+    from ganlab.viz import latent_paths
+
+    G = _G(mapping_depth=2).eval()
+    with torch.no_grad():
+        for layer in G.layers:
+            layer.noise.scale.fill_(0.3)
+    p = latent_paths(G, n_pairs=2, n_steps=5, seed=3)
+    assert p["Z"].shape == p["W"].shape == (10, 3, 32, 32)
+    for i in (0, 4, 5, 9):  # endpoints of both pairs agree
+        assert torch.allclose(p["Z"][i], p["W"][i], atol=1e-5)
+    assert not torch.allclose(p["Z"][2], p["W"][2], atol=1e-3)
+    with pytest.raises(ValueError, match="mapping network"):
+        latent_paths(DCGANGenerator(nz=8, image_size=32, channels=3, ngf=4))
+
+
+def test_style_mixing_grid_layout():
+    from ganlab.viz import style_mixing_grid
+
+    G = _G().eval()
+    grid = style_mixing_grid(G, crossover=8, n_rows=2, n_cols=3, seed=1)
+    assert grid.shape == (12, 3, 32, 32)
+    assert torch.equal(grid[0], torch.full_like(grid[0], -1.0))  # blank corner
+    # crossover L: every cell is its row source A
+    assert torch.allclose(grid[5], grid[4], atol=1e-5) and torch.allclose(grid[9], grid[8], atol=1e-5)
+    full_b = style_mixing_grid(G, crossover=0, n_rows=2, n_cols=3, seed=1)
+    assert torch.allclose(full_b[5], full_b[1], atol=1e-5)  # crossover 0: every cell is its column source B
+    with pytest.raises(ValueError, match="crossover"):
+        style_mixing_grid(G, crossover=9)
+
+
+def test_minibatch_std_appends_the_group_std():
+    from ganlab.nets.dcgan import MinibatchStd
+
+    x = torch.randn(6, 3, 2, 2)
+    y = MinibatchStd(2)(x)
+    assert y.shape == (6, 4, 2, 2) and torch.equal(y[:, :3], x)
+    for i in range(6):  # groups are samples {i, i + 3}
+        ref = x[[i % 3, i % 3 + 3]].std(dim=0, unbiased=False).mean()
+        assert torch.allclose(y[i, 3], ref.expand(2, 2), atol=1e-6)
+    assert torch.allclose(MinibatchStd(4)(x)[:, 3], x.std(dim=0, unbiased=False).mean().expand(6, 2, 2), atol=1e-6)
+    D = DCGANDiscriminator(image_size=32, channels=3, ndf=4, norm="none", minibatch_std=4)
+    assert D(torch.randn(8, 3, 32, 32)).shape == (8,)
+    same = torch.randn(1, 3, 32, 32).expand(8, -1, -1, -1)
+    assert not torch.allclose(D(same), D(torch.randn(8, 3, 32, 32)).mean().expand(8)), "D sees the batch's variety"
+    with pytest.raises(ValueError, match="minibatch_std"):
+        DCGANDiscriminator(image_size=32, minibatch_std=-1)
+
+
+def test_disentanglement_metrics_of_a_family():
+    from ganlab.metrics import disentanglement_metrics
+
+    out = disentanglement_metrics(_model(), n_ppl=8, n_sep=32)
+    assert set(out) == {"ppl_z[shapes_cnn,N=8]", "ppl_w[shapes_cnn,N=8]",
+                        "separability_z[shapes_cnn,N=32]", "separability_w[shapes_cnn,N=32]"}
+    assert list(disentanglement_metrics(_G(), n_ppl=4, extractor=None)) == ["ppl_z[shapes_cnn,N=4]", "ppl_w[shapes_cnn,N=4]"]
+
+
+def test_stylegan_checkpoint_round_trip(tmp_path):
+    from ganlab.course.pretrained import SPECS, load_generator, train_checkpoint
+
+    assert SPECS["stylegan_shapes"]["arch"] == "stylegan"
+    path = train_checkpoint("stylegan_shapes", tmp_path, steps=2, progress=False)
+    G = load_generator("stylegan_shapes", tmp_path)
+    assert isinstance(G, StyleGenerator) and not G.training and path.is_file()
+    z = torch.randn(3, G.nz)
+    assert torch.equal(G(z), G(z))
+    assert G.n_styles == (8 if SPECS["stylegan_shapes"]["generator"]["layers_per_resolution"] == 2 else 4)
