@@ -360,7 +360,7 @@ def test_separability_keys_and_range() -> None:
         separability_metrics(G, extractor="mnist_cnn", n=8)
 
 
-# ----- figures, the discriminator option, shipped weights ------------------------------------
+# ----- figures, disentanglement of a family, shipped weights ------------------------------------
 def test_latent_paths_share_endpoints_and_differ_between():
     from ganlab.viz import latent_paths
 
@@ -390,24 +390,6 @@ def test_style_mixing_grid_layout():
     assert torch.allclose(full_b[5], full_b[1], atol=1e-5)  # crossover 0: every cell is its column source B
     with pytest.raises(ValueError, match="crossover"):
         style_mixing_grid(G, crossover=9)
-
-
-def test_minibatch_std_appends_the_group_std():
-    from ganlab.nets.dcgan import MinibatchStd
-
-    x = torch.randn(6, 3, 2, 2)
-    y = MinibatchStd(2)(x)
-    assert y.shape == (6, 4, 2, 2) and torch.equal(y[:, :3], x)
-    for i in range(6):  # groups are samples {i, i + 3}
-        ref = x[[i % 3, i % 3 + 3]].std(dim=0, unbiased=False).mean()
-        assert torch.allclose(y[i, 3], ref.expand(2, 2), atol=1e-6)
-    assert torch.allclose(MinibatchStd(4)(x)[:, 3], x.std(dim=0, unbiased=False).mean().expand(6, 2, 2), atol=1e-6)
-    D = DCGANDiscriminator(image_size=32, channels=3, ndf=4, norm="none", minibatch_std=4)
-    assert D(torch.randn(8, 3, 32, 32)).shape == (8,)
-    same = torch.randn(1, 3, 32, 32).expand(8, -1, -1, -1)
-    assert not torch.allclose(D(same), D(torch.randn(8, 3, 32, 32)).mean().expand(8)), "D sees the batch's variety"
-    with pytest.raises(ValueError, match="minibatch_std"):
-        DCGANDiscriminator(image_size=32, minibatch_std=-1)
 
 
 def test_disentanglement_metrics_of_a_family():

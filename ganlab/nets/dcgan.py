@@ -35,7 +35,7 @@ from torch import nn
 from ganlab.nets.init import init_dcgan_weights
 from ganlab.nets.layers import NORMS, apply_spectral_norm, check_choice, norm2d
 
-__all__ = ["DCGANGenerator", "DCGANDiscriminator", "DCGANCritic", "MinibatchStd", "DCGAN_SIZES", "CHANNELS"]
+__all__ = ["DCGANGenerator", "DCGANDiscriminator", "DCGANCritic", "DCGAN_SIZES", "CHANNELS"]
 
 #: image size -> (side of the smallest feature map, width multipliers from smallest map up)
 _SPECS: dict[int, tuple[int, tuple[int, ...]]] = {
@@ -131,11 +131,6 @@ class DCGANDiscriminator(nn.Module):
         spectral_norm: spectral normalisation on every convolution (SNGAN).
         dropout: dropout probability after each LeakyReLU (0 disables it).
         slope: negative slope of the LeakyReLU.
-        minibatch_std: group size of a minibatch standard deviation layer before the last
-            convolution (ProGAN / StyleGAN's D; 0 = none): the std of every feature over a group
-            of samples, averaged to one number per group, is appended as an extra channel, so
-            D can see a batch's lack of variety. The batch size must be divisible by the group
-            size (or smaller than it: then the whole batch is the group).
     """
 
     def __init__(
@@ -147,7 +142,6 @@ class DCGANDiscriminator(nn.Module):
         spectral_norm: bool = False,
         dropout: float = 0.0,
         slope: float = 0.2,
-        minibatch_std: int = 0,
     ) -> None:
         super().__init__()
         _check(image_size, channels, norm, ndf, "ndf")
@@ -166,11 +160,7 @@ class DCGANDiscriminator(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width_in = width
-        if isinstance(minibatch_std, bool) or not isinstance(minibatch_std, int) or minibatch_std < 0:
-            raise ValueError(f"minibatch_std must be a group size >= 0 (0 = off), got {minibatch_std!r}")
-        if minibatch_std:
-            layers.append(MinibatchStd(minibatch_std))
-        layers.append(nn.Conv2d(width_in + (1 if minibatch_std else 0), 1, start, 1, 0, bias=bias))  # -> 1x1
+        layers.append(nn.Conv2d(width_in, 1, start, 1, 0, bias=bias))  # start x start -> 1x1
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)
         if spectral_norm:
@@ -184,27 +174,6 @@ class DCGANDiscriminator(nn.Module):
                 f"got {tuple(x.shape)}"
             )
         return self.net(x).reshape(x.shape[0])
-
-
-class MinibatchStd(nn.Module):
-    """Append the minibatch standard deviation as a feature map (Karras et al. 2018, ProGAN).
-
-    ``(N, C, H, W) -> (N, C + 1, H, W)``: samples are split into groups of ``group_size``
-    (the whole batch when it is smaller or not divisible); per group, the std over the group of
-    every (channel, position) is averaged to one number, broadcast as the extra channel.
-    """
-
-    def __init__(self, group_size: int = 4) -> None:
-        super().__init__()
-        self.group_size = int(group_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        g = self.group_size if (n >= self.group_size and n % self.group_size == 0) else n
-        y = x.float().reshape(g, -1, c, h, w)  # sample i is in group i % (n // g)
-        std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n // g,)
-        feat = std.repeat(g).reshape(n, 1, 1, 1).expand(n, 1, h, w).to(x.dtype)
-        return torch.cat([x, feat], dim=1)
 
 
 class DCGANCritic(DCGANDiscriminator):
