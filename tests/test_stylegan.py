@@ -90,6 +90,18 @@ def test_mapping_depth_zero_is_pixel_normalised_z() -> None:
     assert len([m for m in _G(mapping_depth=8).map.modules() if isinstance(m, EqualLinear)]) == 8
 
 
+def test_an_untrained_deep_mapping_keeps_ws_apart() -> None:
+    """With the He gain every layer keeps the second moment: an 8-layer mapping must not send all
+    z to one w (without the gain the spread of w shrinks ~30x and every sample gets one style)."""
+    with torch.no_grad():
+        z = torch.randn(2000, 16)
+        for depth in (2, 8):
+            w = _G(mapping_depth=depth).map(z)
+            assert 0.5 < w.pow(2).mean().sqrt().item() < 2.0
+            spread = (w - w.mean(0)).norm(dim=1).mean().item()
+            assert spread > 0.3 * math.sqrt(16), f"depth {depth}: w spread {spread:.2f}"
+
+
 def test_equalised_lr_moves_effective_weights_lr_mul_times_slower() -> None:
     """A first Adam step moves every stored weight by lr, so the effective weight by lr * lr_mul / sqrt(fan_in)."""
     moves = {}

@@ -43,11 +43,13 @@ SPECS: dict[str, dict[str, Any]] = {
                      "d_spectral_norm": True, "ema_decay": 0.995, "seed": 0},
     # StyleGAN-lite (ganlab.nets.StyleGenerator) on shapes for notebook 18's W-space controls;
     # family "stylegan" = SN DCGAN D + hinge (ganlab.models.stylegan); `generator` holds the
-    # StyleGenerator's settings, `recipe` the optimiser of notebook 11's quick profile.
+    # StyleGenerator's settings, `recipe` the optimiser: notebook 11's quick main run (longer is
+    # not better at this learning rate: FID stops improving after 600-900 steps; see
+    # profiles/11_stylegan_lite.toml).
     "stylegan_shapes": {"dataset": "shapes", "image_size": 32, "channels": 3, "nz": 64,
                         "arch": "stylegan", "generator": {"width": 8, "mapping_depth": 8,
-                                                          "layers_per_resolution": 1},
-                        "ndf": 16, "steps": 4000, "batch_size": 64, "family": "stylegan",
+                                                          "layers_per_resolution": 2},
+                        "ndf": 16, "steps": 900, "batch_size": 32, "family": "stylegan",
                         "recipe": {"lr_g": 1e-3, "lr_d": 1e-3, "betas": [0.0, 0.99]},
                         "d_spectral_norm": True, "ema_decay": 0.995, "seed": 0},
 }
