@@ -325,7 +325,7 @@ def test_lpips_offline_says_what_is_missing(monkeypatch) -> None:
         raise OSError("could not download vgg16-397923af.pth")
 
     monkeypatch.setattr(lp, "_LPIPS", offline)
-    with pytest.raises(PerceptualWeightsUnavailable, match="Offline, use distance='shapes_cnn'"):
+    with pytest.raises(PerceptualWeightsUnavailable, match=r"vgg16-397923af\.pth, or offline use distance='shapes_cnn'"):
         feature_distance("lpips")
 
 

@@ -156,11 +156,7 @@ class ClassifierExtractor(FeatureExtractor):
 
     def predict_factors(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``shapes_cnn`` only: predicted value of every factor, ``{factor: (N,) int64}``."""
-        if not isinstance(self.net, ShapesClassifier):
-            raise ValueError(f"{self.name} has no factor heads; only shapes_cnn predicts factors")
-        with torch.no_grad():
-            logits = self.net(x)
-        return {k: v.argmax(dim=1) for k, v in self.net.factor_logits(logits).items()}
+        return {k: v.argmax(dim=1) for k, v in self.factor_probs(x).items()}
 
     def factor_probs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``shapes_cnn`` only: class probabilities of every factor, ``{factor: (N, n_values)}``."""

@@ -74,10 +74,16 @@ def _lpips_distance(device: torch.device | str) -> Distance:
 
         net = _LPIPS(pretrained=True, net="vgg", resize=64).to(device).eval()
     except Exception as exc:  # offline: torchvision cannot fetch the VGG backbone
+        import os
+
+        import torch.hub
+        from torchvision.models import VGG16_Weights
+
+        place = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(VGG16_Weights.IMAGENET1K_V1.url))
         raise PerceptualWeightsUnavailable(
             "distance 'lpips' needs torchvision's pretrained VGG16 weights (downloaded on first use); "
             f"they could not be loaded here ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}). "
-            "Offline, use distance='shapes_cnn' or 'mnist_cnn'."
+            f"Place the file by hand at {place}, or offline use distance='shapes_cnn' or 'mnist_cnn'."
         ) from None
 
     def distance(x0: Tensor, x1: Tensor) -> Tensor:

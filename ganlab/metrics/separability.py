@@ -127,7 +127,7 @@ def separability_metrics(generator: nn.Module, *, extractor: str = "shapes_cnn",
     z, w, x = latent_samples(generator, n, seed)
     probs: dict[str, list[Tensor]] = {}
     for s in range(0, n, 500):
-        for k, p in ext.factor_probs(x[s:s + 500].to(ext_device(ext))).items():
+        for k, p in ext.factor_probs(x[s:s + 500].to(module_device(ext))).items():
             probs.setdefault(k, []).append(p.cpu())
     cat = {k: torch.cat(v) for k, v in probs.items()}
     labels = {k: p.argmax(dim=1).numpy() for k, p in cat.items()}
@@ -141,10 +141,3 @@ def separability_metrics(generator: nn.Module, *, extractor: str = "shapes_cnn",
         if per_factor:
             out.update({metric_key(f"entropy_{space}", extractor, n, factor=f): h for f, h in ent.items()})
     return out
-
-
-def ext_device(ext: nn.Module) -> torch.device:
-    """Where an extractor's weights live."""
-    for p in (*ext.parameters(), *ext.buffers()):
-        return p.device
-    return torch.device("cpu")
