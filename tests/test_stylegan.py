@@ -319,13 +319,14 @@ def test_classifier_distance_is_zero_for_equal_images_and_grows_with_change() ->
 def test_lpips_offline_says_what_is_missing(monkeypatch) -> None:
     import torchmetrics.functional.image.lpips as lp
 
-    from ganlab.metrics.path_length import PerceptualWeightsUnavailable
+    from ganlab.metrics import PerceptualWeightsUnavailable
 
     def offline(*a, **k):
         raise OSError("could not download vgg16-397923af.pth")
 
     monkeypatch.setattr(lp, "_LPIPS", offline)
-    with pytest.raises(PerceptualWeightsUnavailable, match=r"vgg16-397923af\.pth, or offline use distance='shapes_cnn'"):
+    monkeypatch.setattr("ganlab.metrics.image_quality._LPIPS_CACHE", {})
+    with pytest.raises(PerceptualWeightsUnavailable, match=r"vgg16-397923af\.pth, or offline use a domain distance"):
         feature_distance("lpips")
 
 

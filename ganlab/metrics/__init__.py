@@ -11,7 +11,8 @@ Extractors (images in ``[-1, 1]`` -> features): :func:`get_extractor` with ``"in
 and N: :func:`metric_key` -> ``fid[mnist_cnn,N=1000]``; :func:`parse_metric_key` reads it back.
 
 :class:`Evaluator` fixes a protocol (data set, split, extractor, N) and caches the real side.
-Paired image measures for image-to-image notebooks: :func:`psnr`, :func:`ssim`.
+Paired image measures for image-to-image notebooks: :func:`psnr`, :func:`ssim`, :func:`ms_ssim`,
+:func:`lpips` (needs torchvision's backbone weights).
 """
 
 from .codes import (
@@ -37,7 +38,7 @@ from .extractors import (
     get_extractor,
 )
 from .frechet import feature_statistics, frechet_distance, frechet_distance_from_stats
-from .image_quality import psnr, ssim
+from .image_quality import LPIPS_NETS, PerceptualWeightsUnavailable, lpips, lpips_network, ms_ssim, psnr, ssim
 from .inception_score import inception_score
 from .keys import metric_key, parse_metric_key
 from .kid import kernel_inception_distance, kid_subset_indices
@@ -94,6 +95,10 @@ __all__ = [
     "parse_metric_key",
     "precision_recall",
     "psnr",
+    "ms_ssim",
+    "lpips",
+    "lpips_network",
+    "LPIPS_NETS",
     "sigma_max",
     "slant",
     "ssim",

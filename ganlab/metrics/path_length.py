@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ganlab.metrics.image_quality import PerceptualWeightsUnavailable, lpips_network
 from ganlab.metrics.keys import metric_key
 
 __all__ = ["DISTANCES", "SAMPLINGS", "SPACES", "PerceptualWeightsUnavailable", "feature_distance",
@@ -43,10 +44,6 @@ __all__ = ["DISTANCES", "SAMPLINGS", "SPACES", "PerceptualWeightsUnavailable", "
 SPACES: tuple[str, ...] = ("z", "w")
 SAMPLINGS: tuple[str, ...] = ("full", "end")
 DISTANCES: tuple[str, ...] = ("shapes_cnn", "mnist_cnn", "lpips")
-
-
-class PerceptualWeightsUnavailable(RuntimeError):
-    """LPIPS needs pretrained VGG weights that are not on this machine (and cannot be fetched)."""
 
 
 Distance = Callable[[Tensor, Tensor], Tensor]
@@ -69,22 +66,7 @@ def _classifier_distance(name: str, device: torch.device | str) -> Distance:
 
 
 def _lpips_distance(device: torch.device | str) -> Distance:
-    try:
-        from torchmetrics.functional.image.lpips import _LPIPS
-
-        net = _LPIPS(pretrained=True, net="vgg", resize=64).to(device).eval()
-    except Exception as exc:  # offline: torchvision cannot fetch the VGG backbone
-        import os
-
-        import torch.hub
-        from torchvision.models import VGG16_Weights
-
-        place = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(VGG16_Weights.IMAGENET1K_V1.url))
-        raise PerceptualWeightsUnavailable(
-            "distance 'lpips' needs torchvision's pretrained VGG16 weights (downloaded on first use); "
-            f"they could not be loaded here ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}). "
-            f"Place the file by hand at {place}, or offline use distance='shapes_cnn' or 'mnist_cnn'."
-        ) from None
+    net = lpips_network("vgg", device)
 
     def distance(x0: Tensor, x1: Tensor) -> Tensor:
         if x0.shape[1] == 1:
