@@ -38,7 +38,15 @@ from .extractors import (
     get_extractor,
 )
 from .frechet import feature_statistics, frechet_distance, frechet_distance_from_stats
-from .image_quality import LPIPS_NETS, PerceptualWeightsUnavailable, lpips, lpips_network, ms_ssim, psnr, ssim
+from .image_quality import (
+    LPIPS_NETS,
+    PerceptualWeightsUnavailable,
+    lpips,
+    lpips_network,
+    ms_ssim,
+    psnr,
+    ssim,
+)
 from .inception_score import inception_score
 from .keys import metric_key, parse_metric_key
 from .kid import kernel_inception_distance, kid_subset_indices
