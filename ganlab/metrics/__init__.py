@@ -53,7 +53,6 @@ from .kid import kernel_inception_distance, kid_subset_indices
 from .lipschitz import is_lipschitz_key, layer_sigmas, lipschitz_key, lipschitz_metrics, sigma_max
 from .manifold import density_coverage, knn_radii, manifold_metrics, precision_recall
 from .path_length import (
-    PerceptualWeightsUnavailable,
     feature_distance,
     perceptual_path_length,
     ppl_metrics,
