@@ -43,6 +43,7 @@ from ganlab.latent import (
     principal_directions,
     random_direction,
 )
+from ganlab.models.generation import generate_batched
 from ganlab.viz.export import save_video, to_uint8_hwc, upscale
 
 __all__ = ["InterpolationWidget", "enable_colab_widgets", "png_bytes"]
@@ -494,8 +495,6 @@ class InterpolationWidget:
     def _images(self, codes: torch.Tensor) -> torch.Tensor:
         if not self.styled:
             return decode(self.G, codes, device=self.device)
-        from ganlab.models.generation import generate_batched
-
         return generate_batched(self.G, self.styles(codes), batch_size=64, out_device="cpu",
                                 call=lambda net, x: net.synthesis(x), eval_mode=False)
 

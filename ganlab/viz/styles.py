@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from ganlab.latent import slerp
+from ganlab.viz.codes import _positive
 
 __all__ = ["latent_paths", "style_mixing_grid"]
 
@@ -17,12 +18,6 @@ def _styled(G: Any, what: str) -> nn.Module:
         raise ValueError(f"{what} needs a generator with a mapping network (ganlab.nets.StyleGenerator); "
                          f"got {type(G).__name__}")
     return G
-
-
-def _positive(v: object, what: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{what} must be a positive int, got {v!r}")
-    return v
 
 
 @torch.no_grad()
