@@ -27,7 +27,7 @@ from ganlab.data.transforms import (
     to_unit,
 )
 
-OFFLINE = ["mnist5k", "digits", "shapes", "ring8", "grid25"]
+OFFLINE = ["mnist5k", "digits", "shapes", "shapes_paired", "digits_mnist", "photos_x4", "ring8", "grid25"]
 ONLINE = ["mnist", "fashion_mnist", "cifar10", "celeba64", "lsun_bedroom64", "image_folder"]
 
 

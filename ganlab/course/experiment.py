@@ -64,7 +64,7 @@ def make_evaluator(session: Any, dataset: str | None = None, *, split: str = "te
     S = session.settings
     ref = dataset if dataset is not None else S.dataset
     if isinstance(ref, str):
-        size = S.get("image_size") if entry(ref).kind == "image" else None
+        size = S.get("image_size") if entry(ref).kind != "points" else None
         ref = load(ref, split=split, image_size=size, root=session.data_dir)
     return Evaluator(ref, extractor=extractor or S.extractor, n=n or S.eval_n,
                      split=split, device=session.device,

@@ -70,6 +70,9 @@ class Dataset(torch.utils.data.Dataset):
         points: float32 ``(N, 2)``, or ``None`` for image sets.
         labels: int64 ``(N,)`` or ``None`` when the set has no labels.
         factors: name -> int64 ``(N,)`` generative factors (``shapes``), else empty.
+        sources: uint8 ``(N, C', H', W')``, the paired input of every image (a label map for
+            pix2pix, the low-resolution image for super-resolution), or ``None``: a paired set
+            hands it out as :attr:`Batch.source <ganlab.data.Batch>`; ``images`` are the targets.
         split: the split this is (``"train"``, ``"test"``, ...).
         transform: optional ``f(x) -> x`` applied by ``ds[i]`` only (e.g. a torchvision v2
             transform on a float ``(C, H, W)`` image in [-1, 1]); the trainer's batches skip it.
@@ -80,6 +83,7 @@ class Dataset(torch.utils.data.Dataset):
     points: torch.Tensor | None = None
     labels: torch.Tensor | None = None
     factors: dict[str, torch.Tensor] = field(default_factory=dict)
+    sources: torch.Tensor | None = None
     split: str = "train"
     transform: Callable[[torch.Tensor], torch.Tensor] | None = None
 
@@ -93,6 +97,13 @@ class Dataset(torch.utils.data.Dataset):
         if self.points is not None and (self.points.dtype != torch.float32 or self.points.dim() != 2):
             raise ValueError(f"points must be float32 (N, D); given {self.points.dtype} {tuple(self.points.shape)}")
         n = len(self)
+        if self.sources is not None:
+            if self.images is None or self.sources.dtype != torch.uint8 or self.sources.dim() != 4:
+                raise ValueError("sources pair images: they must be uint8 (N, C, H, W) beside uint8 images; "
+                                 f"given {self.sources.dtype} {tuple(self.sources.shape)}")
+            if self.sources.shape[0] != n:
+                raise ValueError(f"a paired set needs one source per image: {self.sources.shape[0]} sources "
+                                 f"for {n} images; accepted: the same number on both sides")
         for what, t in [("labels", self.labels), *[(f"factors[{k!r}]", v) for k, v in self.factors.items()]]:
             if t is not None and tuple(t.shape) != (n,):
                 raise ValueError(f"{what} must have shape ({n},) to match the data; given {tuple(t.shape)}")
@@ -125,6 +136,8 @@ class Dataset(torch.utils.data.Dataset):
             self.points = self.points.to(device)
         if self.labels is not None:
             self.labels = self.labels.to(device)
+        if self.sources is not None:
+            self.sources = self.sources.to(device)
         self.factors = {k: v.to(device) for k, v in self.factors.items()}
         return self
 
@@ -137,6 +150,7 @@ class Dataset(torch.utils.data.Dataset):
             points=None if self.points is None else self.points[index],
             labels=None if self.labels is None else self.labels[index],
             factors={k: v[index] for k, v in self.factors.items()},
+            sources=None if self.sources is None else self.sources[index],
             split=self.split,
             transform=self.transform,
         )
@@ -195,9 +209,28 @@ class Dataset(torch.utils.data.Dataset):
         return x, y
 
     def batch(self, idx: Index, device: str | torch.device | None = None) -> Batch:
-        """Items ``idx`` as a :class:`~ganlab.data.Batch` (``real`` and ``labels``; see :meth:`get`)."""
+        """Items ``idx`` as a :class:`~ganlab.data.Batch` (``real`` and ``labels``, see :meth:`get`;
+        ``source`` in [-1, 1] for a paired set)."""
         x, y = self.get(idx, device=device)
-        return Batch(real=x, labels=y)
+        return Batch(real=x, labels=y, source=self.get_sources(idx, device))
+
+    def get_sources(self, idx: Index, device: str | torch.device | None = None) -> torch.Tensor | None:
+        """The paired inputs of items ``idx``: float32 ``(B, C', H', W')`` in [-1, 1], or ``None``."""
+        if self.sources is None:
+            return None
+        if isinstance(idx, torch.Tensor):
+            idx = idx.to(self.device, torch.int64)
+        elif not isinstance(idx, (int, slice)):
+            idx = torch.as_tensor(idx, dtype=torch.int64, device=self.device)
+        target = self.device if device is None else torch.device(device)
+        return to_float(self.sources[idx].to(target, non_blocking=True))
+
+    def fixed_conditions(self, n: int) -> dict[str, torch.Tensor]:
+        """What a generator needs besides noise to draw the trainer's fixed snapshot of ``n``
+        samples: ``{"source": the first n sources}`` for a paired set, else ``{}``."""
+        if self.sources is None:
+            return {}
+        return {"source": self.get_sources(slice(0, min(int(n), len(self))))}  # type: ignore[dict-item]
 
     def n_batches(self, batch_size: int, drop_last: bool = True) -> int:
         """How many batches :meth:`batches` yields per epoch."""
@@ -259,6 +292,9 @@ class Dataset(torch.utils.data.Dataset):
             if len(names) > 60:
                 names = names[:57] + "..."
             parts.append(f"  labels: {i.n_classes} classes ({names})")
+        if self.sources is not None:
+            c, h, w = self.sources.shape[1:]
+            parts.append(f"  paired: each image has a source {c}x{h}x{w} uint8")
         if self.factors:
             parts.append("  factors: " + ", ".join(f"{k} ({(i.factor_sizes or {}).get(k, '?')})" for k in self.factors))
         if i.mode_means is not None:
@@ -276,6 +312,7 @@ class Dataset(torch.utils.data.Dataset):
             "kind": i.kind,
             "n": len(self),
             "shape": list(self.shape),
+            **({} if self.sources is None else {"source_shape": list(self.sources.shape[1:])}),
             "n_classes": i.n_classes,
             "source": i.source,
         }

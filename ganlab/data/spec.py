@@ -42,6 +42,9 @@ class Parts:
     ``images`` uint8 ``(N, C, H, W)`` or ``points`` float32 ``(N, 2)``; ``labels`` int64 ``(N,)``;
     ``info`` overrides :class:`~ganlab.data.dataset.DatasetInfo` fields (e.g. ``classes``, ``source``).
     ``limited`` is True when the builder already produced exactly ``limit`` items (generated sets).
+    A paired set also gives ``sources`` uint8 ``(N, C', H', W')`` (the input of each image, already
+    at the size that matches ``image_size``); an unpaired set gives domain A here and domain B as
+    ``other`` (its ``info`` may set ``name`` and ``source``).
     """
 
     images: torch.Tensor | None = None
@@ -50,6 +53,8 @@ class Parts:
     factors: dict[str, torch.Tensor] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     limited: bool = False
+    sources: torch.Tensor | None = None
+    other: Parts | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ class Entry:
 
     Attributes:
         name: registry name.
-        kind: ``"image"`` or ``"points"``.
+        kind: ``"image"``, ``"points"``, ``"paired"`` (images with a source each: pix2pix,
+            super-resolution) or ``"unpaired"`` (two image domains: CycleGAN).
         offline: True when it never needs the network.
         splits: accepted ``split`` values.
         n: nominal number of items per split, or a sentence when it is not fixed.
@@ -83,3 +89,4 @@ class Entry:
     licence: str
     notes: str
     build: Callable[[Request], Parts] = field(repr=False)
+    shape_text: str = ""  # how the item shape reads in the registry table when not CxHxW

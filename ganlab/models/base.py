@@ -215,6 +215,11 @@ class Family(nn.Module):
     def check_extra(self) -> None:
         """Validate family-specific settings (override when the family has some)."""
 
+    def check_data(self, dataset: Any) -> None:
+        """Check, before training starts, that ``dataset`` is what this family trains on (override
+        for paired / unpaired families: e.g. every image has a source of the generator's input
+        shape). Raises ``ValueError`` saying what was given and what is accepted."""
+
     def phases(self) -> list[Phase]:
         """The updates of one iteration, in order: ``d_steps`` D updates, then ``g_steps`` G updates."""
         r = self.recipe

@@ -75,6 +75,7 @@ class Trainer:
             raise ValueError(
                 f"batch_size {bs} is larger than the dataset ({n} samples); use batch_size <= {n}")
         self.batches_per_epoch = n // bs
+        model.check_data(dataset)
         self.phases = model.phases()
         if not self.phases or len(self.phases) >= _PHASE_CODES:
             raise ValueError(f"{model.family}: phases() must list 1 to {_PHASE_CODES - 1} phases, got {self.phases}")
@@ -184,7 +185,11 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self._latent_gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
         fixed = torch.Generator(device=self.device).manual_seed(cfg.seed + 7919)
-        self.fixed_inputs = model.sample_inputs(cfg.n_samples, self.device, fixed)
+        # a paired / unpaired set also gives the inputs the snapshot translates (its first sources)
+        get_conditions = getattr(self.dataset, "fixed_conditions", None)
+        conditions = {k: v.to(self.device) for k, v in (get_conditions(cfg.n_samples) if get_conditions else {}).items()}
+        n_fixed = next(iter(conditions.values())).shape[0] if conditions else cfg.n_samples
+        self.fixed_inputs = model.sample_inputs(n_fixed, self.device, fixed, **conditions)
         if cfg.resume and self.checkpoint_dir is not None:
             found = latest_good(self.checkpoint_dir, map_location=self.device)
             if found is not None:
