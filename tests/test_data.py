@@ -28,7 +28,8 @@ from ganlab.data.transforms import (
 )
 
 OFFLINE = ["mnist5k", "digits", "shapes", "shapes_paired", "digits_mnist", "photos_x4", "ring8", "grid25"]
-ONLINE = ["mnist", "fashion_mnist", "cifar10", "celeba64", "lsun_bedroom64", "image_folder"]
+ONLINE = ["mnist", "fashion_mnist", "cifar10", "celeba64", "lsun_bedroom64", "image_folder", "facades",
+          "monet2photo", "set5", "set14"]
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import builtin, folders, mixtures, online, paired_shapes, photos, shapes
+from . import builtin, folders, mixtures, online, paired_shapes, photos, shapes, translation_sets
 from .dataset import Dataset, DatasetInfo
 from .paths import default_root, resolve_root
 from .spec import MAX_SIZE, MIN_SIZE, Entry, Parts, Request
@@ -124,6 +124,52 @@ _ENTRIES = [
         channels=None, size=None, sizes=None, classes=None, source="your folder (root=...)",
         licence="yours", notes="recursive; labels from first-level subfolders if any",
         build=folders.build_image_folder,
+    ),
+    Entry(
+        name="facades", kind="paired", offline=False, splits=("train", "val", "test", "all"),
+        n={"train": 400, "val": 100, "test": 106, "all": 606}, channels=3, size=256, sizes=None, classes=None,
+        source=f"pix2pix's facades.tar.gz ({translation_sets.FACADES_URL}), from the CMP Facade Database",
+        licence="CMP Facade Database (Tylecek & Sara, GCPR 2013): no formal licence found; "
+                "distributed for research, cite the paper",
+        notes="each file 512x256 = [photo | label map]; source = the label map (right half), target = the photo "
+              "(left half): labels -> photo (pix2pix BtoA); halves resized (antialiased) to image_size "
+              "(default 256, a multiple of 4 in 16..256); pix2pix's own split",
+        build=translation_sets.build_facades, shape_text="3x256x256 label map -> 3x256x256 photo",
+    ),
+    Entry(
+        name="monet2photo", kind="unpaired", offline=False, splits=("train", "test"),
+        n={"train": 6287, "test": 751}, channels=3, size=256, sizes=None, classes=None,
+        source=f"CycleGAN's monet2photo.zip ({translation_sets.MONET2PHOTO_URL})",
+        licence="no licence given by the CycleGAN authors (Zhu et al., 2017; cite them); A: Monet's paintings "
+                "(public domain) collected from WikiArt; B: Flickr photos (copyright of their owners); research use",
+        notes="unpaired; A = Monet paintings (1,072 train / 121 test), B = photos (6,287 / 751); n = the larger; "
+              "resized (antialiased) to image_size (default 256, a multiple of 4 in 16..256)",
+        build=translation_sets.build_monet2photo, shape_text="3x256x256 <-> 3x256x256",
+    ),
+    Entry(
+        name="set5", kind="paired", offline=False, splits=("test", "all"), n={"test": 5, "all": 5},
+        channels=3, size=228, sizes=None, classes=None,
+        source=f"Set5 HR images (Bevilacqua et al., BMVC 2012) via the Hugging Face mirror eugenesiow/Set5 "
+               f"({translation_sets.SR_URLS['set5']}), or placed by hand",
+        licence="no formal licence; academic benchmark (the mirror is tagged other-academic-use)",
+        notes="test only (all = test); target = each HR image's centre SxS square, S = the largest multiple of 4 "
+              "inside the smallest image (228 for the usual files: woman is 228 px wide), so they stack; grey -> RGB; "
+              "source = 4x bicubic downsampling; image_size = a smaller centre crop (multiple of 4). The papers "
+              "score whole images: PSNR/SSIM here are not comparable with published tables",
+        build=translation_sets.build_set5, shape_text="3x57x57 -> 3x228x228 (S from the files)",
+    ),
+    Entry(
+        name="set14", kind="paired", offline=False, splits=("test", "all"), n={"test": 14, "all": 14},
+        channels=3, size=248, sizes=None, classes=None,
+        source=f"Set14 HR images (Zeyde, Elad & Protter, 2010) via the Hugging Face mirror eugenesiow/Set14 "
+               f"({translation_sets.SR_URLS['set14']}), or placed by hand",
+        licence="no formal licence; academic benchmark of classic test images (lenna, baboon, ...) "
+                "whose copyright is mixed or unclear",
+        notes="test only (all = test); target = each HR image's centre SxS square, S = the largest multiple of 4 "
+              "inside the smallest image (248 for the usual files: comic is 250 px wide), so they stack; grey -> "
+              "RGB; source = 4x bicubic downsampling; image_size = a smaller centre crop (multiple of 4). The "
+              "papers score whole images: PSNR/SSIM here are not comparable with published tables",
+        build=translation_sets.build_set14, shape_text="3x62x62 -> 3x248x248 (S from the files)",
     ),
 ]
 
