@@ -129,22 +129,27 @@ class UnpairedEvaluator:
         classifier: the extractor whose predictions judge the translations (``"mnist_cnn"``).
         n: how many domain-A test images (the first ``n``; default all).
         fid: also the FID of the translations against domain B's test images.
+        label_kept: score kept labels (needs labels on A; ``False`` for sets without, e.g.
+            ``monet2photo`` with ``classifier="inception"``: FID only).
 
     Raises:
-        ValueError: not two domains, or domain A has no labels.
+        ValueError: not two domains, or ``label_kept`` asked of a domain A without labels.
     """
 
     def __init__(self, dataset: Any, *, classifier: str = "mnist_cnn", n: int | None = None,
-                 device: str | torch.device = "cpu", fid: bool = True, batch_size: int = 250) -> None:
+                 device: str | torch.device = "cpu", fid: bool = True, label_kept: bool = True,
+                 batch_size: int = 250) -> None:
         if not (hasattr(dataset, "a") and hasattr(dataset, "b")):
             raise ValueError(f"UnpairedEvaluator needs two domains (an UnpairedDataset); given {type(dataset).__name__}")
-        if dataset.a.labels is None:
-            raise ValueError(f"label_kept needs domain A's labels; {dataset.a.info.name!r} has none")
+        if label_kept and dataset.a.labels is None:
+            raise ValueError(f"label_kept needs domain A's labels; {dataset.a.info.name!r} has none; "
+                             "accepted: label_kept=False (FID only)")
+        self.label_kept = label_kept
         self.n = len(dataset.a) if n is None else min(int(n), len(dataset.a))
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.sources = dataset.a.images_float(self.n).cpu()
-        self.labels = dataset.a.labels[: self.n].cpu()
+        self.labels = None if not label_kept else dataset.a.labels[: self.n].cpu()
         self.extractor = get_extractor(classifier, self.device)
         self.real_features = extract(self.extractor, dataset.b.images_float())["features"] if fid else None
 
@@ -156,8 +161,10 @@ class UnpairedEvaluator:
         """Score ``(n, C, H, W)`` images in [-1, 1], row i being the translation of A's image i."""
         x = _check_outputs(outputs, tuple(self.sources.shape), "UnpairedEvaluator")
         name = self.extractor.name
-        pred = self.extractor.predict(x.to(self.device)).cpu()
-        out = {metric_key("label_kept", name, self.n): float((pred == self.labels).float().mean())}
+        out = {}
+        if self.labels is not None:
+            pred = self.extractor.predict(x.to(self.device)).cpu()
+            out[metric_key("label_kept", name, self.n)] = float((pred == self.labels).float().mean())
         if self.real_features is not None:
             out[metric_key("fid", name, self.n)] = frechet_distance(self.real_features, extract(self.extractor, x)["features"])
         return out
