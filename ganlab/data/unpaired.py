@@ -34,7 +34,7 @@ class UnpairedDataset:
 
     Raises:
         ValueError: the domains differ in channels or image size (a generator maps one onto the
-            other, so their images must have the same shape), or one is not an image set.
+            other, so their images must have the same shape), one is not an image set, or empty.
     """
 
     info: DatasetInfo
@@ -46,6 +46,8 @@ class UnpairedDataset:
         for side, ds in (("A", self.a), ("B", self.b)):
             if ds.images is None:
                 raise ValueError(f"domain {side} ({ds.info.name!r}) holds points; an unpaired set needs two image domains")
+            if len(ds) == 0:
+                raise ValueError(f"domain {side} ({ds.info.name!r}) is empty; accepted: at least one image per domain")
         if self.a.shape != self.b.shape:
             raise ValueError(
                 f"the two domains must have images of one shape (C, H, W); given A {self.a.info.name!r} "

@@ -124,10 +124,11 @@ class CycleGAN(Family):
         if not (hasattr(dataset, "a") and hasattr(dataset, "b")):
             raise ValueError(f"cyclegan trains on two unpaired domains; {name!r} is a single set; accepted: an "
                              "UnpairedDataset, e.g. ganlab.data.load('digits_mnist') or 'monet2photo'")
-        want = tuple(getattr(self.G_AB, "out_shape", dataset.shape))
-        if tuple(dataset.shape) != want:
-            raise ValueError(f"cyclegan: {name!r} holds {tuple(dataset.shape)} images, the generators map {want}; "
-                             "accepted: networks built for the data's channels and size")
+        for g in ("G_AB", "G_BA"):
+            want = tuple(getattr(getattr(self, g), "out_shape", dataset.shape))
+            if tuple(dataset.shape) != want:
+                raise ValueError(f"cyclegan: {name!r} holds {tuple(dataset.shape)} images, {g} maps {want}; "
+                                 "accepted: networks built for the data's channels and size")
 
     def phases(self) -> list[Phase]:
         return [Phase("g", fresh_batch=True, freeze=("D_A", "D_B")), Phase("d", fresh_batch=False)]

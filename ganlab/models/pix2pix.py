@@ -77,6 +77,10 @@ class Pix2Pix(Family):
 
     def check_data(self, dataset: Any) -> None:
         check_paired(self.family, dataset, self.G.in_channels, self.G.out_channels)
+        size = getattr(self.G, "image_size", None)
+        if size is not None and tuple(dataset.images.shape[2:]) != (size, size):
+            raise ValueError(f"pix2pix: the generator was built for {size} px, the data {dataset.info.name!r} are "
+                             f"{tuple(dataset.images.shape[2:])}; accepted: networks built for the data's size")
 
     def phases(self) -> list[Phase]:
         """D then G on the same batch; only G when the adversarial term is off."""

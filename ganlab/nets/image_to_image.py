@@ -125,6 +125,9 @@ def patch_receptive_field(n_layers: int | str, image_size: int | None = None) ->
     ``n_layers`` stride-2 4x4 convolutions, ``r -> 2 (r - 1) + 4``: 7, 16, 34, 70, 142, 286;
     ``"image"``: the whole image (``image_size``).
     """
+    if not (n_layers in ("pixel", "image") or (isinstance(n_layers, int) and not isinstance(n_layers, bool)
+                                              and 0 <= n_layers <= 6)):
+        raise ValueError(f"n_layers={n_layers!r} is not supported; accepted: 'pixel', 0..6 or 'image'")
     if n_layers == "pixel":
         return 1
     if n_layers == "image":
