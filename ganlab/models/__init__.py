@@ -13,19 +13,22 @@ from torch import nn
 from ganlab.models.base import Family, GANModel, Phase, Recipe, Sampler, StepContext
 from ganlab.models.bce import DCGAN, VanillaGAN
 from ganlab.models.conditional import ConditionalGAN
+from ganlab.models.cyclegan import CycleGAN
 from ganlab.models.generation import generate_batched
 from ganlab.models.infogan import InfoGAN
 from ganlab.models.lsgan import LSGAN
+from ganlab.models.pix2pix import Pix2Pix
 from ganlab.models.sngan import SNGAN
 from ganlab.models.stylegan import StyleGAN
 from ganlab.models.wgan import WGAN, WGANGP
 
 __all__ = ["Family", "GANModel", "Phase", "StepContext", "Sampler", "Recipe", "MODELS", "build",
-           "generate_batched", "VanillaGAN", "DCGAN", "LSGAN", "WGAN", "WGANGP", "ConditionalGAN", "InfoGAN", "SNGAN", "StyleGAN"]
+           "generate_batched", "VanillaGAN", "DCGAN", "LSGAN", "WGAN", "WGANGP", "ConditionalGAN", "InfoGAN", "SNGAN", "StyleGAN",
+           "Pix2Pix", "CycleGAN"]
 
 MODELS: dict[str, type[Family]] = {
     cls.family: cls for cls in (VanillaGAN, DCGAN, LSGAN, WGAN, WGANGP, ConditionalGAN, InfoGAN,
-                                SNGAN, StyleGAN)
+                                SNGAN, StyleGAN, Pix2Pix, CycleGAN)
 }
 
 

@@ -11,6 +11,8 @@ critic maps ``(N, *in_shape)`` to raw logits ``(N,)`` (``(N // pack,)`` for PacG
 * :mod:`~ganlab.nets.lsun_wgangp`: ``wgangp_lsun(version)`` (the LSUN-bedroom WGAN-GP v1 / v2)
 * :mod:`~ganlab.nets.stylegan`: ``StyleGenerator``, ``MappingNetwork`` (StyleGAN-lite: mapping,
   AdaIN, noise, style mixing, truncation)
+* :mod:`~ganlab.nets.image_to_image`: ``UNetGenerator``, ``PatchDiscriminator`` (pix2pix),
+  ``ResNetGenerator`` (CycleGAN); sources in, images out
 * :mod:`~ganlab.nets.init`: ``init_dcgan_weights``
 * :mod:`~ganlab.nets.registry`: ``build_generator``, ``build_discriminator``, ``count_parameters``
 """
@@ -25,6 +27,12 @@ from ganlab.nets.conditional import (
     ProjectionDiscriminator,
 )
 from ganlab.nets.dcgan import CHANNELS, DCGAN_SIZES, DCGANCritic, DCGANDiscriminator, DCGANGenerator
+from ganlab.nets.image_to_image import (
+    PatchDiscriminator,
+    ResNetGenerator,
+    UNetGenerator,
+    patch_receptive_field,
+)
 from ganlab.nets.infogan import InfoGANDiscriminator
 from ganlab.nets.init import init_dcgan_weights
 from ganlab.nets.layers import NORMS, apply_spectral_norm, norm2d
@@ -59,6 +67,10 @@ __all__ = [
     "MLPGenerator",
     "ProjectionDiscriminator",
     "MappingNetwork",
+    "PatchDiscriminator",
+    "ResNetGenerator",
+    "UNetGenerator",
+    "patch_receptive_field",
     "StyleGenerator",
     "apply_spectral_norm",
     "build_discriminator",
