@@ -13,6 +13,8 @@ critic maps ``(N, *in_shape)`` to raw logits ``(N,)`` (``(N // pack,)`` for PacG
   AdaIN, noise, style mixing, truncation)
 * :mod:`~ganlab.nets.image_to_image`: ``UNetGenerator``, ``PatchDiscriminator`` (pix2pix),
   ``ResNetGenerator`` (CycleGAN); sources in, images out
+* :mod:`~ganlab.nets.srresnet`: ``SRResNet``, ``SRDiscriminator`` (SRGAN, x2 / x4 / x8 super-resolution)
+  and the frozen feature networks of its content loss (``vgg19_features``, ``random_vgg_features``)
 * :mod:`~ganlab.nets.init`: ``init_dcgan_weights``
 * :mod:`~ganlab.nets.registry`: ``build_generator``, ``build_discriminator``, ``count_parameters``
 """
@@ -45,6 +47,7 @@ from ganlab.nets.registry import (
     build_generator,
     count_parameters,
 )
+from ganlab.nets.srresnet import SR_SCALES, SRDiscriminator, SRResNet
 from ganlab.nets.stylegan import MappingNetwork, StyleGenerator
 
 __all__ = [
@@ -72,6 +75,9 @@ __all__ = [
     "UNetGenerator",
     "patch_receptive_field",
     "StyleGenerator",
+    "SR_SCALES",
+    "SRDiscriminator",
+    "SRResNet",
     "apply_spectral_norm",
     "build_discriminator",
     "build_generator",
