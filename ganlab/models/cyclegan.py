@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from ganlab.losses import d_loss_ls
 from ganlab.models.base import Family, Phase, StepContext
+from ganlab.models.pix2pix import source_inputs
 
 __all__ = ["CycleGAN", "FakePool"]
 
@@ -137,12 +138,7 @@ class CycleGAN(Family):
                       generator: torch.Generator | None = None, *, z: Tensor | None = None,
                       source: Tensor | None = None, **conditions: Any) -> dict[str, Tensor]:
         """``{"source": (n, C, S, S)}`` domain-A images; sampling translates them A -> B (``G_AB``)."""
-        if conditions or z is not None:
-            raise ValueError(f"cyclegan takes only source=; given {', '.join([*conditions, *(['z'] if z is not None else [])])}")
-        if source is None or source.dim() != 4 or source.shape[0] != n:
-            got = None if source is None else tuple(source.shape)
-            raise ValueError(f"cyclegan translates images: give source=(n={n}, C, H, W) in [-1, 1]; given {got}")
-        return {"source": source if device is None else source.to(device)}
+        return source_inputs(self.family, n, device, z, source, conditions)
 
     def generate(self, net: nn.Module, **inputs: Tensor) -> Tensor:
         return net(inputs["source"])

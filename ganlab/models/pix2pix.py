@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from ganlab.losses import d_loss_bce, g_loss_nonsaturating
 from ganlab.models.base import Family, Phase, StepContext
 
-__all__ = ["Pix2Pix", "check_paired"]
+__all__ = ["Pix2Pix", "check_paired", "source_inputs"]
 
 
 def check_paired(family: str, dataset: Any, in_channels: int, out_channels: int, scale: int = 1) -> None:
@@ -44,6 +44,22 @@ def check_paired(family: str, dataset: Any, in_channels: int, out_channels: int,
     if (cs, ct) != (in_channels, out_channels):
         raise ValueError(f"{family}: {name!r} has {cs}-channel sources and {ct}-channel targets, but the networks "
                          f"take {in_channels} and give {out_channels}; accepted: matching channels")
+
+
+def source_inputs(family: str, n: int, device: torch.device | str | None, z: Tensor | None,
+                  source: Tensor | None, conditions: dict[str, Any]) -> dict[str, Tensor]:
+    """``{"source": (n, C, H, W)}`` for a family that translates given images (pix2pix, CycleGAN).
+
+    Raises:
+        ValueError: no ``source``, a source count other than ``n``, a latent ``z`` or another condition.
+    """
+    if conditions or z is not None:
+        given = ", ".join([*conditions, *(["z"] if z is not None else [])])
+        raise ValueError(f"{family} takes only source=; given {given}")
+    if source is None or source.dim() != 4 or source.shape[0] != n:
+        got = None if source is None else tuple(source.shape)
+        raise ValueError(f"{family} translates images: give source=(n={n}, C, H, W) in [-1, 1]; given {got}")
+    return {"source": source if device is None else source.to(device)}
 
 
 class Pix2Pix(Family):
@@ -95,12 +111,7 @@ class Pix2Pix(Family):
         Raises:
             ValueError: no ``source``, a source count other than ``n``, or another condition.
         """
-        if conditions or z is not None:
-            raise ValueError(f"pix2pix takes only source=; given {', '.join([*conditions, *(['z'] if z is not None else [])])}")
-        if source is None or source.dim() != 4 or source.shape[0] != n:
-            got = None if source is None else tuple(source.shape)
-            raise ValueError(f"pix2pix translates sources: give source=(n={n}, C, H, W) images in [-1, 1]; given {got}")
-        return {"source": source if device is None else source.to(device)}
+        return source_inputs(self.family, n, device, z, source, conditions)
 
     def generate(self, net: nn.Module, **inputs: Tensor) -> Tensor:
         return net(inputs["source"])
