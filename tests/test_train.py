@@ -156,6 +156,30 @@ def test_checkpoint_from_other_architecture_is_refused(tmp_path) -> None:
         Trainer(build("lsgan", *dcgan_pair()), tiny_images(48), cfg2).fit()
 
 
+def test_checkpoint_of_another_run_is_refused_not_silently_resumed(tmp_path) -> None:
+    """A fully convolutional G loads a checkpoint made on other data or with another recipe without
+    a shape error: the run's identity (trajectory config, recipe, data) must catch it."""
+    _run(tmp_path, 3, False)
+
+    def resume(data=None, family_kw=None, **cfg):
+        G, D = dcgan_pair()
+        base = dict(steps=6, batch_size=16, seed=3, device="cpu", precision="fp32", log_every=2,
+                    checkpoint_every=3, checkpoint_dir=str(tmp_path), resume=True, ema_decay=0.9,
+                    progress=False)
+        return Trainer(build("dcgan", G, D, **(family_kw or {})), data or tiny_images(48),
+                       TrainConfig(**{**base, **cfg})).fit()
+
+    with pytest.raises(CheckpointError, match=r"data\.n: checkpoint 48, this run 40"):
+        resume(tiny_images(40))
+    with pytest.raises(CheckpointError, match=r"recipe\.lr_g: checkpoint 0\.0002, this run 0\.001"):
+        resume(family_kw={"lr_g": 1e-3})
+    with pytest.raises(CheckpointError, match=r"config\.batch_size: checkpoint 16, this run 8.*RETRAIN"):
+        resume(batch_size=8)
+    assert len(list_checkpoints(tmp_path)) == 1  # nothing saved was lost
+    hist = resume(log_every=3, eval_every=0)  # other steps / logging: the same run, extended
+    assert hist.resumed_from == 3
+
+
 def test_evaluation_hook_and_samples() -> None:
     class CountingEvaluator:
         def __init__(self) -> None:

@@ -10,6 +10,7 @@ Mixed precision: fp16 autocast + GradScaler on CUDA, bf16 autocast on CPUs with 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import time
 from collections.abc import Callable
@@ -130,14 +131,31 @@ class Trainer:
             "scaler": self.scaler.state_dict(), "rng": rng,
             "history": self.history.to_dict(), "config": self.config.as_dict(),
             "samples": [[step, grid] for step, grid in self.history.samples],
-            "recipe": self.model.recipe.as_dict(),
+            "recipe": self.model.recipe.as_dict(), "identity": self.run_identity(),
         }
+
+    #: Config fields that define a run's trajectory: a checkpoint made with other values is another run.
+    IDENTITY_FIELDS = ("batch_size", "seed", "precision", "ema_decay")
+
+    def run_identity(self) -> dict[str, Any]:
+        """What makes a checkpoint this run's: the trajectory-defining config fields, the family's
+        recipe and the data (name, split, size, image shape). ``steps``, logging and checkpoint
+        intervals are not part of it (a run may be extended or logged differently)."""
+        cfg = self.config.as_dict()
+        summary = getattr(self.dataset, "summary", None)
+        data = summary() if callable(summary) else {"n": len(self.dataset)}
+        return json.loads(json.dumps({
+            "config": {k: cfg[k] for k in self.IDENTITY_FIELDS},
+            "recipe": self.model.recipe.as_dict(),
+            "data": {k: data[k] for k in ("name", "split", "n", "shape", "source_shape") if k in data},
+        }, default=str))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict`.
 
         Raises:
-            CheckpointError: the checkpoint is of another family or architecture.
+            CheckpointError: the checkpoint is of another family or architecture, or of another
+                run (:meth:`run_identity`: batch size, seed, precision, EMA, recipe or data differ).
         """
         if state.get("family") != self.model.family:
             raise CheckpointError(
@@ -148,6 +166,13 @@ class Trainer:
             first = str(exc).splitlines()[1:2] or [str(exc)]
             raise CheckpointError(
                 f"checkpoint does not fit this model's architecture: {first[0].strip()}") from None
+        if "identity" in state:  # (checkpoints of format 1 written before it was stored: not checked)
+            differ = _differences(state["identity"], self.run_identity())
+            if differ:
+                raise CheckpointError(
+                    "checkpoint is of another run (" + "; ".join(differ) + "): delete its folder "
+                    f"{self.checkpoint_dir} (a notebook: RETRAIN = True) to train this one, or restore "
+                    "the settings it was made with")
         for k, opt in self.optimizers.items():
             opt.load_state_dict(state["opt"][k])
         self.scaler.load_state_dict(state["scaler"])
@@ -351,3 +376,15 @@ class Trainer:
 def finite_or_nan(x: float) -> float:
     """``x`` if finite else NaN (JSON records store NaN for failed metrics)."""
     return x if math.isfinite(x) else float("nan")
+
+
+def _differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
+    """``"key: checkpoint X, this run Y"`` for every leaf where two nested dicts differ."""
+    out = []
+    for key in sorted(set(saved) | set(wanted)):
+        a, b = saved.get(key), wanted.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: checkpoint {a!r}, this run {b!r}")
+    return out
