@@ -19,6 +19,7 @@ from ganlab.metrics import super_resolution as srm
 from ganlab.metrics.super_resolution import (
     SREvaluator,
     gradient_distance,
+    phase_variation,
     sr_psnr,
     sr_ssim,
     wasserstein_1d,
@@ -327,6 +328,23 @@ def test_perception_proxy_prefers_sharp_statistics_not_aligned_pixels() -> None:
     assert sr_psnr(shifted, hr, crop=4).mean() < sr_psnr(blur(1.0), hr, crop=4).mean()  # ... while PSNR punishes it
 
 
+def test_grid_score_sees_periodic_artefacts_the_proxy_rewards() -> None:
+    sr, hr = _test_pair()
+    natural = phase_variation(hr, 4, crop=4)
+    assert natural.max() < 0.05, natural  # (the coffee photo is a JPEG: its 8 px blocks show a little)
+    blocky = F.interpolate(F.avg_pool2d(hr, 4), scale_factor=4, mode="nearest")  # edges only every 4th pixel
+    assert phase_variation(blocky, 4).min() > 20 * natural.max()
+    checker = torch.zeros_like(hr[:, :1])
+    checker[..., ::2, ::2] = 0.02  # a faint pixel-shuffle-like grid (2.5 levels) over the bicubic output
+    gridded = (sr + checker).clamp(-1, 1)
+    assert (phase_variation(gridded, 4, crop=4) > phase_variation(sr, 4, crop=4) + 0.01).all()
+    # ... which the gradient-statistics proxy *rewards* (more edges look less blurry): the blind spot
+    assert (gradient_distance(gridded, hr, crop=4) < gradient_distance(sr, hr, crop=4) - 0.3).all()
+    assert phase_variation(torch.roll(hr, (1, 2), dims=(2, 3)), 4, crop=4).max() < 0.05
+    with pytest.raises(ValueError, match="period must be an int >= 2"):
+        phase_variation(hr, 1)
+
+
 def test_wasserstein_matches_scipy() -> None:
     scipy_stats = pytest.importorskip("scipy.stats")
     g = torch.Generator().manual_seed(0)
@@ -352,7 +370,7 @@ def test_evaluator_keys_baseline_and_sampler(monkeypatch, capsys) -> None:
     base = ev.evaluate_bicubic()
     assert set(base) == {"psnr[tiny_sr-test,N=3,x=4,channel=Y,crop=4]", "psnr[tiny_sr-test,N=3,x=4,channel=RGB,crop=4]",
                          "ssim[tiny_sr-test,N=3,x=4,channel=Y,crop=4]", "ssim[tiny_sr-test,N=3,x=4,channel=RGB,crop=4]",
-                         "grad_w1[tiny_sr-test,N=3,x=4,crop=4]"}
+                         "grad_w1[tiny_sr-test,N=3,x=4,crop=4]", "grid_cv[tiny_sr-test,N=3,x=4,crop=4]"}
     ev.evaluate_bicubic()
     SREvaluator(test, lpips_nets=("alex",)).evaluate_bicubic()  # a second evaluator: not tried again
     assert calls == ["alex"] and capsys.readouterr().out.count("lpips[alex] is not reported") == 1

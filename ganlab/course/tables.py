@@ -49,7 +49,7 @@ METRIC_ORDER: tuple[str, ...] = (
     "fid", "kid", "kid_std", "is", "is_std", "inception_score", "precision", "recall", "density",
     "coverage", "classes_covered", "class_kl", "modes_covered", "mode_kl", "modes", "high_quality",
     "reverse_kl", "task_acc", "task_all", "label_kept", "l1", "psnr", "ssim", "ms_ssim", "lpips",
-    "ppl_z", "ppl_w", "separability_z", "separability_w",
+    "grad_w1", "grid_cv", "ppl_z", "ppl_w", "separability_z", "separability_w",
 )
 _DISPLAY = {"fid": "FID", "kid": "KID", "kid_std": "KID std", "is": "IS", "is_std": "IS std",
             "inception_score": "IS", "class_kl": "class KL", "classes_covered": "classes covered",
@@ -57,7 +57,8 @@ _DISPLAY = {"fid": "FID", "kid": "KID", "kid_std": "KID std", "is": "IS", "is_st
             "modes_covered": "modes covered", "mode_kl": "mode KL", "psnr": "PSNR", "ssim": "SSIM",
             "ppl_z": "PPL Z", "ppl_w": "PPL W", "separability_z": "separability Z",
             "separability_w": "separability W", "task_acc": "task acc", "task_all": "task all",
-            "label_kept": "label kept", "l1": "L1", "ms_ssim": "MS-SSIM", "lpips": "LPIPS"}
+            "label_kept": "label kept", "l1": "L1", "ms_ssim": "MS-SSIM", "lpips": "LPIPS",
+            "grad_w1": "gradient W1", "grid_cv": "grid CV"}
 # Records keep the training time in ``wall_time``; tables show it under this column name.
 TIME_KEY = "train_time_s"
 

@@ -13,7 +13,8 @@ Protocol (Ledig et al. 2017 and the SR benchmarks after it):
 * **LPIPS** (AlexNet or VGG16 backbone, :func:`ganlab.metrics.lpips_network`) on RGB when the
   backbone's weights load; offline the evaluator reports the missing file once and goes on;
 * ``grad_w1``, a **perception proxy** (below), because no NIQE, Ma score or mean opinion score
-  is available offline.
+  is available offline, and ``grid_cv``, a periodic-artefact score that watches the proxy's
+  blind spot.
 
 Every key names what was compared, N, the scale, the channel and the crop:
 ``psnr[photos_x4-test,N=2,x=4,channel=Y,crop=4]``, ``lpips[alex,N=2,data=photos_x4-test,x=4,crop=4]``.
@@ -29,6 +30,12 @@ distribution of Y-channel gradient magnitudes of an output and that of its HR ph
 the photos: 0 when the statistics match (even if the pixels do not: a shifted copy scores ~0),
 large for blurred *and* for noisy images. It is a proxy: a texture with the right gradient
 histogram but the wrong structure scores well; read it beside PSNR/SSIM and the pictures.
+
+One such blind spot is measured separately: sub-pixel upsampling (pixel shuffle) and the
+adversarial term can leave a periodic grid ("checkerboard") in the output, whose extra edges
+*lower* ``grad_w1``. :func:`phase_variation` (``grid_cv``) is the coefficient of variation, over
+the ``scale x scale`` sub-pixel phases, of the mean Y-gradient magnitude: a natural photo has no
+preferred phase (~0.01), a periodic artefact of period ``scale`` raises it.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from ganlab.metrics.image_quality import LPIPS_NETS, PerceptualWeightsUnavailabl
 from ganlab.metrics.keys import metric_key
 
 __all__ = ["SR_CHANNELS", "quantize", "rgb_to_y", "crop_border", "sr_psnr", "sr_ssim",
-           "gradient_magnitudes", "gradient_distance", "wasserstein_1d", "bicubic_upscale",
+           "gradient_magnitudes", "gradient_distance", "wasserstein_1d", "phase_variation", "bicubic_upscale",
            "SREvaluator"]
 
 #: Channels PSNR / SSIM are reported on.
@@ -179,6 +186,23 @@ def gradient_distance(sr: Tensor, hr: Tensor, crop: int = 0) -> Tensor:
     return wasserstein_1d(gradient_magnitudes(sr, crop), gradient_magnitudes(hr, crop))
 
 
+def phase_variation(x: Tensor, period: int, crop: int = 0) -> Tensor:
+    """Periodic-artefact score of each image: the coefficient of variation (std / mean) of the mean
+    Y-gradient magnitude over the ``period x period`` sub-pixel phases (pixel (i, j) has phase
+    (i mod period, j mod period)). ``x``: ``(N, C, H, W)`` in [-1, 1]; returns ``(N,)`` float64 >= 0
+    (~0.01 for a photo, larger when a grid of period ``period`` or a divisor of it is present)."""
+    if isinstance(period, bool) or not isinstance(period, int) or period < 2:
+        raise ValueError(f"period must be an int >= 2; given {period!r}")
+    _check_images("x", x)
+    y = crop_border(rgb_to_y(quantize(x)), crop)[:, 0]
+    g = ((y[:, :-1, 1:] - y[:, :-1, :-1]).square() + (y[:, 1:, :-1] - y[:, :-1, :-1]).square()).sqrt()
+    h, w = (g.shape[-2] // period) * period, (g.shape[-1] // period) * period
+    if h == 0 or w == 0:
+        raise ValueError(f"images of {tuple(x.shape[-2:])} px are too small for period {period}")
+    phases = g[:, :h, :w].reshape(g.shape[0], h // period, period, w // period, period).mean(dim=(1, 3)).flatten(1)
+    return phases.std(dim=1) / phases.mean(dim=1).clamp_min(1e-12)
+
+
 def bicubic_upscale(lr: Tensor, scale: int) -> Tensor:
     """The baseline: bicubic ``scale`` x upsampling (MATLAB's kernel, see
     :func:`ganlab.nets.srresnet.bicubic`) of ``(N, C, h, w)`` in [-1, 1], clamped to [-1, 1]."""
@@ -200,7 +224,8 @@ class SREvaluator:
         name: what was compared, in every key (default ``"<dataset>-<split>"``, e.g. ``photos_x4-test``).
 
     Attributes:
-        scale, crop, n, name: the protocol; ``hr`` / ``lr``: the images in [-1, 1].
+        scale, crop, n, name: the protocol; ``hr`` / ``lr``: the images in [-1, 1]; ``hr_grid_cv``:
+            the HR photos' own ``grid_cv``.
         unavailable: LPIPS backbone -> why it was skipped (reported once per process, when first
             tried; later evaluators skip it silently).
 
@@ -234,10 +259,12 @@ class SREvaluator:
         self.name = name or f"{dataset.info.name}-{dataset.split}"
         self.lpips_nets = tuple(lpips_nets)
         self.unavailable: dict[str, str] = {}
+        #: ``grid_cv`` of the HR photos themselves (the natural level of :func:`phase_variation`).
+        self.hr_grid_cv = float(phase_variation(self.hr, self.scale, self.crop).mean())
 
     # ----- keys ---------------------------------------------------------------------------
     def key(self, metric: str, channel: str | None = None) -> str:
-        """The key of ``metric`` (``psnr``, ``ssim``, ``grad_w1``, ``lpips_alex`` / ``lpips_vgg``)."""
+        """The key of ``metric`` (``psnr``, ``ssim``, ``grad_w1``, ``grid_cv``, ``lpips_alex`` / ``lpips_vgg``)."""
         if metric.startswith("lpips_"):
             return metric_key("lpips", metric[6:], self.n, data=self.name, x=self.scale, crop=self.crop)
         if channel is not None:
@@ -276,6 +303,7 @@ class SREvaluator:
             out[self.key("psnr", channel)] = sr_psnr(sr, self.hr, channel=channel, crop=self.crop).cpu()
             out[self.key("ssim", channel)] = sr_ssim(sr, self.hr, channel=channel, crop=self.crop).cpu()
         out[self.key("grad_w1")] = gradient_distance(sr, self.hr, self.crop).cpu()
+        out[self.key("grid_cv")] = phase_variation(sr, self.scale, self.crop).cpu()
         for net in self.lpips_nets:
             if net in _LPIPS_UNAVAILABLE:
                 self.unavailable[net] = _LPIPS_UNAVAILABLE[net]
