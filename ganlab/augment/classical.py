@@ -123,7 +123,7 @@ class Classical(nn.Module):
         ops: dict[str, nn.Module] = {}
         for name in self.names:
             if name == "blur":
-                ops[name] = GaussianBlur(tuple(s["blur_kernel"]), tuple(s["blur_sigma"]), s["blur_p"])
+                ops[name] = GaussianBlur(s["blur_kernel"], s["blur_sigma"], s["blur_p"])
             elif name == "flip":
                 ops[name] = K.RandomHorizontalFlip(p=check_probability(s["flip_p"], "flip probability flip_p"))
             else:

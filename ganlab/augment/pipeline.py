@@ -119,8 +119,7 @@ class Augmentation(nn.Module):
             ops = settings.pop("ops")
             if isinstance(ops, str):
                 raise ValueError(f"classical augmentation: give a list of names, e.g. ['blur', 'flip']; got {ops!r}")
-            self.classical = Classical(ops, **{k: tuple(v) if isinstance(v, list) else v
-                                               for k, v in settings.items()})
+            self.classical = Classical(ops, **settings)
         if "diffaugment" in spec:
             self.diffaugment = DiffAugment(**spec["diffaugment"])
         if "ada" in spec:
