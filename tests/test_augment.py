@@ -361,3 +361,19 @@ def test_bad_direct_arguments_and_unsupported_family() -> None:
     with pytest.raises(ValueError, match=r"noaug: augment= is not supported by this family; families that take it: .*dcgan"):
         NoAug({"G": G, "D": D}, augment={"diffaugment": "color"})
     NoAug({"G": G, "D": D}, augment=None)  # no augmentation: fine
+
+
+def test_checkpoint_of_another_augmentation_is_another_run(tmp_path) -> None:
+    if not hasattr(Trainer, "run_identity"):
+        pytest.skip("the trainer has no run identity check yet (a DiffAugment spec adds no state_dict keys)")
+    cfg = dict(batch_size=8, device="cpu", precision="fp32", checkpoint_every=2,
+               checkpoint_dir=str(tmp_path), progress=False)
+    aug = {"diffaugment": "color,translation,cutout"}
+    Trainer(build("dcgan", *dcgan_pair(), augment=aug), tiny_images(48), TrainConfig(steps=2, **cfg)).fit()
+    other = {"diffaugment": "translation"}
+    with pytest.raises(CheckpointError, match="another run"):
+        Trainer(build("dcgan", *dcgan_pair(), augment=other), tiny_images(48),
+                TrainConfig(steps=4, resume=True, **cfg)).fit()
+    resumed = Trainer(build("dcgan", *dcgan_pair(), augment=aug), tiny_images(48), TrainConfig(steps=4, resume=True, **cfg))
+    resumed.fit()
+    assert resumed.history.resumed_from == 2

@@ -78,10 +78,14 @@ class GaussianBlur(nn.Module):
         return k, s
 
     @staticmethod
-    def blur(x: Tensor, k: Tensor, sigma: Tensor) -> Tensor:
-        """Blur sample i of ``x`` ``(N, C, H, W)`` with kernel size ``k[i]`` and ``sigma[i]``."""
+    def blur(x: Tensor, k: Tensor, sigma: Tensor, radius: int | None = None) -> Tensor:
+        """Blur sample i of ``x`` ``(N, C, H, W)`` with kernel size ``k[i]`` and ``sigma[i]``.
+
+        ``radius``: half-width of the shared kernel (>= every ``k[i] // 2``; default read from
+        ``k``, which costs a host sync on a GPU; :meth:`forward` passes the configured maximum).
+        """
         n, c, h, w = x.shape
-        r = int(k.max()) // 2
+        r = int(k.max()) // 2 if radius is None else int(radius)
         if r == 0:
             return x
         offsets = torch.arange(-r, r + 1, device=x.device, dtype=x.dtype)
@@ -99,7 +103,7 @@ class GaussianBlur(nn.Module):
         check_images(x)
         k, s = self.sample(x.shape[0], x.device)
         mask = torch.rand(x.shape[0], device=x.device) < self.p
-        return _apply_where(mask, self.blur(x, k, s), x)
+        return _apply_where(mask, self.blur(x, k, s, radius=self.kernel[1] // 2), x)
 
 
 def classical_settings(**settings: Any) -> dict[str, Any]:
