@@ -311,6 +311,12 @@ def test_without_augment_nothing_changes() -> None:
     assert not any(k.startswith("augmentation") for k in model.state_dict())
     spec = build("dcgan", *dcgan_pair(), augment={"classical": []}).recipe.extra["augment"]
     assert spec["classical"]["ops"] == [] and spec["classical"]["flip_p"] == 0.5
+    full = build("dcgan", *dcgan_pair(), augment={"classical": ["flip"], "ada": {"ops": ["hue", "xflip"]}})
+    spec = full.recipe.extra["augment"]
+    assert spec["ada"] == {"target": 0.6, "interval": 4, "ramp_images": 500_000, "p": 0.0, "ops": ["xflip", "hue"]}
+    assert normalize_spec(spec) == spec  # idempotent: a recipe read back from a record rebuilds the model
+    again = build("dcgan", *dcgan_pair(), extra={"augment": spec})
+    assert again.recipe.extra["augment"] == spec and again.augmentation.ada is not None
 
 
 # ----- bad input ------------------------------------------------------------------------------
