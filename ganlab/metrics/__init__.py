@@ -4,6 +4,7 @@ Functions on features (numpy arrays or tensors ``(N, d)``; float64 inside):
 :func:`frechet_distance`, :func:`frechet_distance_from_stats`, :func:`kernel_inception_distance`,
 :func:`inception_score` (on class probabilities), :func:`precision_recall`,
 :func:`density_coverage`, :func:`manifold_metrics` (all four in one pass),
+:func:`memorization_informed_fid` (MiFID: FID / thresholded distance to the training features),
 :func:`mode_coverage_2d` (PacGAN protocol), :func:`class_coverage` (Stacked-MNIST protocol).
 
 Extractors (images in ``[-1, 1]`` -> features): :func:`get_extractor` with ``"inception"``,
@@ -52,6 +53,7 @@ from .keys import metric_key, parse_metric_key
 from .kid import kernel_inception_distance, kid_subset_indices
 from .lipschitz import is_lipschitz_key, layer_sigmas, lipschitz_key, lipschitz_metrics, sigma_max
 from .manifold import density_coverage, knn_radii, manifold_metrics, precision_recall
+from .mifid import memorization_distance, memorization_informed_fid, mifid_from_fid
 from .path_length import (
     feature_distance,
     perceptual_path_length,
@@ -97,6 +99,9 @@ __all__ = [
     "lipschitz_key",
     "lipschitz_metrics",
     "manifold_metrics",
+    "memorization_distance",
+    "memorization_informed_fid",
+    "mifid_from_fid",
     "metric_key",
     "mode_coverage_2d",
     "parse_metric_key",

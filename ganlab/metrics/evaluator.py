@@ -35,10 +35,11 @@ from .inception_score import inception_score
 from .keys import metric_key
 from .kid import kernel_inception_distance
 from .manifold import knn_radii, manifold_metrics
+from .mifid import MIFID_EPS, memorization_distance, mifid_from_fid
 
 __all__ = ["Evaluator", "METRICS", "CACHE_VERSION"]
 
-METRICS = ("fid", "kid", "pr", "dc", "coverage", "is")
+METRICS = ("fid", "kid", "pr", "dc", "coverage", "is", "mifid")
 CACHE_VERSION = 1
 SampleSource = Callable[[int], torch.Tensor] | nn.Module
 
@@ -62,7 +63,14 @@ class Evaluator:
         cache_dir: folder of cached real statistics (default ``{data root}/metrics_cache``).
         metrics: any of ``fid``, ``kid``, ``pr`` (precision/recall), ``dc`` (density/coverage),
             ``coverage`` (classes / modes covered), ``is`` (Inception Score from the extractor's
-            softmax; skipped for extractors without class probabilities).
+            softmax; skipped for extractors without class probabilities), ``mifid``
+            (memorisation-informed FID, :mod:`ganlab.metrics.mifid`: FID divided by the
+            thresholded mean minimum cosine distance of the samples' features to N *training*
+            items' features; not in the default list: it extracts a second real set).
+        mifid_train: the memorisation reference of ``mifid``: a registry name or Dataset
+            (default: the train split of ``dataset``; the real items themselves when the
+            evaluator's split is ``"train"``); N items drawn with ``seed``, features cached.
+        mifid_eps: MiFID's cosine-distance threshold (Kaggle 0.1).
         k_pr, k_dc: neighbours for precision/recall and density/coverage.
         batch_size: images per generator call and per extractor batch.
         seed: picks the real samples, the latent codes of an ``nn.Module`` generator and the KID
@@ -98,6 +106,8 @@ class Evaluator:
         root: str | os.PathLike[str] | None = None,
         dataset_key: str | None = None,
         model_metrics: Sequence[Callable[[Any], dict[str, float]]] = (),
+        mifid_train: Any = None,
+        mifid_eps: float = MIFID_EPS,
     ) -> None:
         unknown = [m for m in metrics if m not in METRICS]
         if unknown or not metrics:
@@ -155,6 +165,11 @@ class Evaluator:
         self.real_features: torch.Tensor = self._real["features"]
         ks = sorted({k for k, m in ((k_pr, "pr"), (k_dc, "dc")) if m in self.metrics})
         self._real_radii = knn_radii(self.real_features, ks) if ks else {}
+        self.mifid_train, self.mifid_eps = mifid_train, mifid_eps
+        self._memo_features: torch.Tensor | None = None
+        if "mifid" in self.metrics:
+            memorization_distance(self.real_features[:2], self.real_features[:2], mifid_eps)  # checks eps
+            self._memo_features = self.memorization_features()
 
     # ------------------------------------------------------------------ setup
     @staticmethod
@@ -217,6 +232,42 @@ class Evaluator:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         atomic_torch_save(self.cache_path, real)
         return real
+
+    def memorization_features(self) -> torch.Tensor:
+        """Features ``(N, d)`` of N training items, MiFID's memorisation reference (cached)."""
+        if self._memo_features is not None:
+            return self._memo_features
+        if self.mifid_train is None and self.split == "train":
+            return self.real_features
+        if self.mifid_train is None or isinstance(self.mifid_train, str):
+            from ganlab.data import load
+
+            name = self.mifid_train or self.dataset.info.name
+            kw: dict[str, Any] = {}
+            if len(self.item_shape) == 3:
+                kw = {"channels": self.item_shape[0], "image_size": self.item_shape[-1]}
+            ds = load(name, split="train", root=self._root, **kw)
+        else:
+            ds = self._resolve_dataset(self.mifid_train, "train", self._root)
+        if len(ds) < self.n or tuple(ds.data.shape[1:]) != self.item_shape:
+            raise ValueError(f"MiFID's training set has {len(ds)} items of shape {tuple(ds.data.shape[1:])}; "
+                             f"it needs N={self.n} items of shape {self.item_shape}")
+        idx = (torch.arange(len(ds)) if len(ds) == self.n else
+               torch.randperm(len(ds), generator=torch.Generator().manual_seed(self.seed))[: self.n].sort().values)
+        raw = ds.data[idx.to(ds.data.device)].cpu().contiguous()
+        digest = sha256_bytes(raw.numpy().tobytes())[:12]
+        path = self.cache_path.with_name(self.cache_path.stem + f"__mifid-train-{digest}.pt")
+        if path.is_file():
+            try:
+                cached = safe_torch_load(path)
+                if tuple(cached["features"].shape) == (self.n, self.extractor.dim):
+                    return cached["features"]
+            except Exception:  # unreadable cache: recompute
+                pass
+        feats = extract(self.extractor, ds.get(idx, device="cpu")[0], self.batch_size, self.device)["features"]
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        atomic_torch_save(path, {"cache_version": CACHE_VERSION, "features": feats})
+        return feats
 
     # ------------------------------------------------------------------ sampling
     def _check_samples(self, x: Any, what: str) -> torch.Tensor:
@@ -390,9 +441,14 @@ class Evaluator:
         feats = out["features"]
         name, n = self.extractor.name, self.n
         res: dict[str, float] = {}
-        if "fid" in self.metrics:
+        if "fid" in self.metrics or "mifid" in self.metrics:
             mu, sigma = feature_statistics(feats)
-            res[metric_key("fid", name, n)] = frechet_distance_from_stats(self._real["mu"], self._real["sigma"], mu, sigma)
+            fid = frechet_distance_from_stats(self._real["mu"], self._real["sigma"], mu, sigma)
+            if "fid" in self.metrics:
+                res[metric_key("fid", name, n)] = fid
+            if "mifid" in self.metrics:
+                dist = memorization_distance(feats, self.memorization_features(), self.mifid_eps)
+                res[metric_key("mifid", name, n)] = mifid_from_fid(fid, dist)
         if "kid" in self.metrics:
             mean, std = kernel_inception_distance(
                 self.real_features, feats, subsets=self.kid_subsets, subset_size=self.kid_subset_size, seed=self.seed

@@ -9,9 +9,11 @@ A family (:class:`Family`) declares
   ``Phase("g")`` for WGAN), each training one group on a loss from :meth:`Family.phase_loss`;
 * how it **generates** (:meth:`Family.sample_inputs` draws the generator's inputs — z; z and a
   label; codes; a source image — and :meth:`Family.generate` applies a generator to them);
-* any **state** that must survive a restart beyond weights and buffers (CycleGAN's pool of
-  fakes, ADA's probability) through ``nn.Module.get_extra_state`` / ``set_extra_state``, which
-  PyTorch puts in the ``state_dict`` and so in every checkpoint.
+* any **state** that must survive a restart as buffers (CycleGAN's pool of fakes, ADA's
+  probability: ``augmentation.ada.p``) or through ``nn.Module.get_extra_state`` /
+  ``set_extra_state``; PyTorch puts both in the ``state_dict`` and so in every checkpoint;
+* optionally **augmentation** (``augment=``, :mod:`ganlab.augment`): classical ops on the reals,
+  DiffAugment / ADA on every D input (:attr:`Family.supports_augment`).
 
 D's output shape is the family's business (a logit per image, a patch map, a distribution):
 only the family's losses read it. :mod:`ganlab.train` runs the phases and does everything else
@@ -31,6 +33,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from ganlab.augment.pipeline import Augmentation, normalize_spec
 from ganlab.losses import instance_noise
 from ganlab.models.generation import generate_batched, module_device
 
@@ -153,6 +156,12 @@ class Sampler:
         return self.model.sample(inputs=inputs, use_ema=self.use_ema)
 
 
+def _augmenting_families() -> list[str]:
+    from ganlab.models import MODELS
+
+    return [name for name, cls in MODELS.items() if cls.supports_augment]
+
+
 class Family(nn.Module):
     """Networks, optimiser groups, phases, generation and state of one GAN family.
 
@@ -177,6 +186,9 @@ class Family(nn.Module):
     groups: ClassVar[dict[str, tuple[str, ...]]] = {"d": ("D",), "g": ("G",)}
     #: optimiser group -> recipe field holding its learning rate.
     group_lr: ClassVar[dict[str, str]] = {"d": "lr_d", "g": "lr_g"}
+    #: whether the family applies ``augment=`` (classical to its reals, DiffAugment / ADA to D's
+    #: inputs in ``discriminate``); families that do not refuse the setting.
+    supports_augment: ClassVar[bool] = False
 
     def __init__(self, networks: Mapping[str, nn.Module], **overrides: Any) -> None:
         super().__init__()
@@ -194,13 +206,15 @@ class Family(nn.Module):
             if missing:
                 raise ValueError(f"{self.family}: optimiser group {group!r} names missing networks {missing}")
         self.recipe = self._make_recipe(overrides)
+        self.augmentation: Augmentation | None = None
+        self._setup_augmentation()
         self.check_extra()
 
     def _make_recipe(self, overrides: dict[str, Any]) -> Recipe:
         names = {f.name for f in fields(Recipe)}
         merged = {**self.defaults, **overrides}
         extra = {**merged.pop("extra", {})}
-        known_extra = set(self.defaults.get("extra", {}))
+        known_extra = set(self.defaults.get("extra", {})) | {"augment"}
         for key in list(merged):
             if key not in names:
                 if key not in known_extra:
@@ -210,6 +224,22 @@ class Family(nn.Module):
                     )
                 extra[key] = merged.pop(key)
         return Recipe(**merged, extra={**self.defaults.get("extra", {}), **extra}).validate()
+
+    def _setup_augmentation(self) -> None:
+        """Build :attr:`augmentation` from ``recipe.extra["augment"]`` (given as ``augment=``).
+
+        The normalised spec replaces what was given (every setting filled in, so the recipe names
+        the augmentation exactly); without augmentation the recipe has no ``augment`` key.
+        """
+        spec = normalize_spec(self.recipe.extra.pop("augment", None))
+        if not spec:
+            return
+        if not self.supports_augment:
+            takes = ", ".join(sorted(_augmenting_families()))
+            raise ValueError(f"{self.family}: augment= is not supported by this family; families that "
+                             f"take it: {takes}")
+        self.recipe.extra["augment"] = spec
+        self.augmentation = Augmentation(spec)
 
     # ----- what a family defines -------------------------------------------------------
     def check_extra(self) -> None:
@@ -239,7 +269,33 @@ class Family(nn.Module):
         raise NotImplementedError
 
     def after_step(self, group: str) -> None:
-        """Called after every optimiser step of ``group`` (WGAN clips D's weights here)."""
+        """Called after every optimiser step of ``group`` (WGAN clips D's weights here; ADA's
+        controller adjusts p after ``"d"`` steps). Overrides call ``super().after_step(group)``."""
+        if group == "d" and self.augmentation is not None:
+            self.augmentation.after_d_step()
+
+    # ----- augmentation (``augment=``; identities without it) ----------------------------
+    def augment_real(self, x: Tensor) -> Tensor:
+        """Classical augmentation of the real images of a batch (training only)."""
+        if self.augmentation is None or not self.training:
+            return x
+        return self.augmentation.real(x)
+
+    def augment_d_input(self, x: Tensor) -> Tensor:
+        """DiffAugment / ADA of any image D is about to see, real or fake (training only;
+        differentiable, so G's gradients pass through)."""
+        if self.augmentation is None or not self.training:
+            return x
+        return self.augmentation.d_input(x)
+
+    def observe_real_logits(self, logits: Tensor, n_images: int) -> None:
+        """Give ADA's controller D's logits on the (augmented) reals of a D step."""
+        if self.augmentation is not None and self.training:
+            self.augmentation.observe(logits, n_images)
+
+    def augment_logs(self) -> dict[str, Tensor]:
+        """Scalars the D phase logs for the augmentation (``ada_p``)."""
+        return self.augmentation.logs() if self.augmentation is not None else {}
 
     @property
     def n_classes(self) -> int | None:
@@ -390,10 +446,13 @@ class GANModel(Family):
         **overrides: recipe fields (``lr_g``, ``d_steps``...) or family extras (``clip``...).
     """
 
+    supports_augment = True
+
     def __init__(self, G: nn.Module, D: nn.Module, **overrides: Any) -> None:
         if not hasattr(G, "nz"):
             raise ValueError(f"generator {type(G).__name__} has no 'nz' attribute (latent size)")
         super().__init__({"G": G, "D": D}, **overrides)
+        self._watched_real: Tensor | None = None
 
     # ----- what a family defines -------------------------------------------------------
     def d_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -416,20 +475,40 @@ class GANModel(Family):
 
     # ----- the contract, in terms of the two losses -------------------------------------
     def phase_loss(self, group: str, batch: Any, ctx: StepContext) -> tuple[Tensor, dict[str, Tensor]]:
-        """``d``: :meth:`d_loss` on the batch and fresh fakes; ``g``: :meth:`g_loss` (D's last fakes reused)."""
+        """``d``: :meth:`d_loss` on the batch and fresh fakes; ``g``: :meth:`g_loss` (D's last fakes reused).
+
+        With ``augment=``: the reals get the classical augmentation first; in the D step,
+        :meth:`discriminate` recognises them (the same tensor) and gives D's logits on them to
+        ADA's controller.
+        """
         bs = ctx.batch_size
+        real = self.augment_real(batch.real)
         if group == "d":
             fake = self.fakes_for_d(ctx, {"z": self.latent(bs, ctx.device, ctx.generator)})
-            return self.d_loss(batch.real, fake)
+            if self.augmentation is None:
+                return self.d_loss(real, fake)
+            self._watched_real = real
+            try:
+                loss, logs = self.d_loss(real, fake)
+            finally:
+                self._watched_real = None
+            return loss, {**logs, **self.augment_logs()}
         fake, _ = self.reuse_or_generate(ctx, lambda: {"z": self.latent(bs, ctx.device, ctx.generator)})
-        return self.g_loss(fake, batch.real)
+        return self.g_loss(fake, real)
 
     def after_step(self, group: str) -> None:
+        super().after_step(group)
         if group == "d":
             self.after_d_step()
 
     def discriminate(self, x: Tensor) -> Tensor:
-        """D(x) with the recipe's instance noise added in training (``(N,)`` logits)."""
+        """D(x) (``(N,)`` logits) with, in training, DiffAugment / ADA (``augment=``) and then the
+        recipe's instance noise applied to x; D's logits on the D step's reals go to ADA."""
+        watched = self._watched_real is not None and x is self._watched_real
+        x_in = self.augment_d_input(x)
         if self.recipe.instance_noise > 0 and self.training:
-            x = instance_noise(x, self.recipe.instance_noise)
-        return self.D(x)
+            x_in = instance_noise(x_in, self.recipe.instance_noise)
+        logits = self.D(x_in)
+        if watched:
+            self.observe_real_logits(logits, x.shape[0])
+        return logits

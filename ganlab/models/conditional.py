@@ -60,6 +60,7 @@ class ConditionalGAN(Family):
     """
 
     family = "cgan"
+    supports_augment = True
     defaults: dict[str, Any] = {"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999),
                                 "extra": {"loss": "bce", "fake_labels": "real"}}
 
@@ -128,9 +129,12 @@ class ConditionalGAN(Family):
         if group == "d":
             inputs = make_inputs()
             fake = self.fakes_for_d(ctx, inputs)
-            real_logits = self.D(batch.real, batch.labels)
-            fake_logits = self.D(fake, inputs["y"])
+            real = self.augment_real(batch.real)
+            real_logits = self.D(self.augment_d_input(real), batch.labels)
+            self.observe_real_logits(real_logits, real.shape[0])
+            fake_logits = self.D(self.augment_d_input(fake), inputs["y"])
             return d_fn(real_logits, fake_logits), {"d_real": real_logits.detach().mean(),
-                                                    "d_fake": fake_logits.detach().mean()}
+                                                    "d_fake": fake_logits.detach().mean(),
+                                                    **self.augment_logs()}
         fake, inputs = self.reuse_or_generate(ctx, make_inputs)
-        return g_fn(self.D(fake, inputs["y"])), {}
+        return g_fn(self.D(self.augment_d_input(fake), inputs["y"])), {}

@@ -91,6 +91,7 @@ class InfoGAN(Family):
     """
 
     family = "infogan"
+    supports_augment = True
     defaults: dict[str, Any] = {
         "lr_g": 1e-3, "lr_d": 2e-4, "betas": (0.5, 0.999),
         "extra": {"lambda_cat": 1.0, "lambda_cont": 1.0, "noise_dim": 62, "noise": "uniform"},
@@ -229,6 +230,8 @@ class InfoGAN(Family):
 
     # ----- training ---------------------------------------------------------------------
     def _d_inputs(self, x: Tensor) -> Tensor:
+        """What D (and Q) see: DiffAugment / ADA (``augment=``), then the instance noise."""
+        x = self.augment_d_input(x)
         if self.recipe.instance_noise > 0 and self.training:
             x = instance_noise(x, self.recipe.instance_noise)
         return x
@@ -247,13 +250,15 @@ class InfoGAN(Family):
         if group == "d":
             inputs = make_inputs()
             fake = self.fakes_for_d(ctx, inputs)
-            real_logits = self.D(self._d_inputs(batch.real))
+            real = self.augment_real(batch.real)
+            real_logits = self.D(self._d_inputs(real))
+            self.observe_real_logits(real_logits, real.shape[0])
             fake_logits, cat_logits, cont_means = self.D.forward_with_q(self._d_inputs(fake))
             l_info, logs = self._info(cat_logits, cont_means, inputs["z"])
             loss = d_loss_bce(real_logits, fake_logits) + l_info
             return loss, {"l_info": l_info.detach(), **logs,
                           "d_real": real_logits.detach().sigmoid().mean(),
-                          "d_fake": fake_logits.detach().sigmoid().mean()}
+                          "d_fake": fake_logits.detach().sigmoid().mean(), **self.augment_logs()}
         fake, inputs = self.reuse_or_generate(ctx, make_inputs)
         fake_logits, cat_logits, cont_means = self.D.forward_with_q(self._d_inputs(fake))
         l_info, _ = self._info(cat_logits, cont_means, inputs["z"])
