@@ -13,6 +13,7 @@ LSGAN               :func:`d_loss_ls`                           :func:`g_loss_ls
 WGAN / WGAN-GP      :func:`d_loss_wasserstein` (+ clipping or   :func:`g_loss_wasserstein`
                     :func:`gradient_penalty`)
 hinge (SNGAN)       :func:`d_loss_hinge`                        :func:`g_loss_hinge`
+RealnessGAN         :func:`d_loss_realness` (KL to anchors)     :func:`g_loss_realness` (5 objectives)
 ==================  ==========================================  ===========================
 
 Regularisers and tricks: :func:`gradient_penalty`, :func:`r1_penalty`, :func:`clip_weights_`,
@@ -42,6 +43,13 @@ __all__ = [
     "random_targets",
     "smooth_targets",
     "instance_noise",
+    "ANCHORS",
+    "REALNESS_G_OBJECTIVES",
+    "realness_anchors",
+    "kl_to_logits",
+    "kl_between_logits",
+    "d_loss_realness",
+    "g_loss_realness",
 ]
 
 Target = float | torch.Tensor
@@ -306,3 +314,129 @@ def instance_noise(
     if std == 0:
         return x
     return x + torch.empty_like(x).normal_(0.0, std, generator=generator)
+
+
+# ----------------------------------------------------------------------------- RealnessGAN
+#: anchor choices of :func:`realness_anchors`.
+ANCHORS = ("paper", "onehot", "ramp")
+#: generator objectives of :func:`g_loss_realness` (A0 = fake anchor, A1 = real anchor, D(.) the
+#: discriminator's distribution over outcomes): the paper's three, the official code's default
+#: and the non-saturating analogue.
+REALNESS_G_OBJECTIVES = {
+    "minus_a0": "-KL(A0 || D(G(z)))",
+    "real_minus_a0": "KL(D(x) || D(G(z))) - KL(A0 || D(G(z)))",
+    "a1_minus_a0": "KL(A1 || D(G(z))) - KL(A0 || D(G(z)))",
+    "real": "KL(D(x) || D(G(z)))",
+    "a1": "KL(A1 || D(G(z)))",
+}
+
+
+def realness_anchors(outcomes: int, kind: str = "paper") -> tuple[torch.Tensor, torch.Tensor]:
+    """The anchors ``(A0, A1)`` of RealnessGAN: distributions ``(outcomes,)`` over D's outcomes.
+
+    * ``"paper"`` (Xiangli et al. 2020, official code): A0 = the histogram of N(0, 0.1) and A1 =
+      the histogram of U(-1, 1), each binned into ``outcomes`` equal bins over its own range (the
+      code's ``np.histogram`` of 1,000 draws; here the exact masses over +-3.2 sigma, the range
+      1,000 Gaussian draws span on average): a bell for fakes, flat for reals. At ``outcomes=2``
+      both are (0.5, 0.5): the two anchors coincide and D has nothing to learn.
+    * ``"onehot"``: A0 = e_0, A1 = e_{N-1}. At ``outcomes=2`` the objectives are the GAN's.
+    * ``"ramp"``: A0 proportional to N, N-1, ..., 1 and A1 to 1, ..., N (overlapping, nowhere 0).
+
+    Raises:
+        ValueError: ``outcomes`` < 2 or an unknown ``kind``.
+    """
+    if not isinstance(outcomes, int) or isinstance(outcomes, bool) or outcomes < 2:
+        raise ValueError(f"RealnessGAN needs outcomes >= 2 (an integer), got {outcomes!r}")
+    if kind == "paper":
+        edges = torch.linspace(-3.2, 3.2, outcomes + 1, dtype=torch.float64)
+        mass = torch.special.ndtr(edges[1:]) - torch.special.ndtr(edges[:-1])
+        a0 = mass / mass.sum()
+        a1 = torch.full((outcomes,), 1.0 / outcomes, dtype=torch.float64)
+    elif kind == "onehot":
+        a0 = torch.zeros(outcomes, dtype=torch.float64)
+        a1 = torch.zeros(outcomes, dtype=torch.float64)
+        a0[0], a1[-1] = 1.0, 1.0
+    elif kind == "ramp":
+        up = torch.arange(1, outcomes + 1, dtype=torch.float64)
+        a1 = up / up.sum()
+        a0 = a1.flip(0)
+    else:
+        raise ValueError(f"anchors {kind!r} are not known; accepted: {', '.join(ANCHORS)} "
+                         "(or two probability vectors of length outcomes)")
+    return a0.float(), a1.float()
+
+
+def _distribution(name: str, p: torch.Tensor, outcomes: int) -> torch.Tensor:
+    if p.ndim not in (1, 2) or p.shape[-1] != outcomes:
+        raise ValueError(f"{name} must have {outcomes} outcomes (shape ({outcomes},) or (N, {outcomes})); "
+                         f"got shape {tuple(p.shape)}")
+    return p.float()
+
+
+def kl_to_logits(target: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Per-sample ``KL(target || softmax(logits))`` in nats, ``(N,)``.
+
+    Args:
+        target: ``(K,)`` (one anchor for every sample) or ``(N, K)`` probabilities; zeros allowed
+            (0 log 0 = 0).
+        logits: ``(N, K)`` D's raw outputs over K outcomes.
+    """
+    logits = _logits("logits", logits)
+    if logits.ndim != 2:
+        raise ValueError(f"logits must be (N, outcomes); got shape {tuple(logits.shape)}")
+    p = _distribution("target", target, logits.shape[1]).to(logits.device)
+    log_q = F.log_softmax(logits, dim=1)
+    return (torch.special.xlogy(p, p) - p * log_q).sum(dim=1)
+
+
+def kl_between_logits(p_logits: torch.Tensor, q_logits: torch.Tensor) -> torch.Tensor:
+    """Per-sample ``KL(softmax(p_logits) || softmax(q_logits))``, ``(N,)``; both ``(N, K)``
+    (or ``p_logits`` ``(K,)``: one distribution for all)."""
+    p_logits = _logits("p_logits", p_logits)
+    return kl_to_logits(F.softmax(p_logits, dim=-1), q_logits)
+
+
+def d_loss_realness(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                    a0: torch.Tensor, a1: torch.Tensor) -> torch.Tensor:
+    """RealnessGAN's D loss ``mean KL(A1 || D(x)) + mean KL(A0 || D(G(z)))``.
+
+    Args:
+        real_logits, fake_logits: ``(N, K)`` D's logits over K outcomes on reals and fakes.
+        a0, a1: ``(K,)`` the fake and real anchors (:func:`realness_anchors`).
+
+    With ``onehot`` anchors and K = 2 this is :func:`d_loss_bce` of the logit ``l_1 - l_0``.
+    """
+    return kl_to_logits(a1, real_logits).mean() + kl_to_logits(a0, fake_logits).mean()
+
+
+def g_loss_realness(fake_logits: torch.Tensor, real_logits: torch.Tensor | None,
+                    a0: torch.Tensor, a1: torch.Tensor, objective: str = "real") -> torch.Tensor:
+    """RealnessGAN's G loss, one of :data:`REALNESS_G_OBJECTIVES` (a mean over the batch).
+
+    Args:
+        fake_logits: ``(N, K)`` D's logits on G's samples (carrying gradients to G).
+        real_logits: ``(N, K)`` D's logits on a real batch (the ``real*`` objectives; detached
+            here: G cannot move them), else ignored.
+        a0, a1: ``(K,)`` anchors.
+        objective: ``"minus_a0"`` (the paper's theory objective; with onehot anchors at K = 2 the
+            saturating minimax loss), ``"real_minus_a0"``, ``"a1_minus_a0"``, ``"real"`` (the
+            official code's default) or ``"a1"`` (the non-saturating analogue).
+
+    Raises:
+        ValueError: unknown objective, or a ``real*`` objective without ``real_logits``.
+    """
+    if objective not in REALNESS_G_OBJECTIVES:
+        raise ValueError(f"g_objective {objective!r} is not known; accepted: {', '.join(REALNESS_G_OBJECTIVES)}")
+    loss = torch.zeros((), device=fake_logits.device)
+    if objective.startswith("real"):
+        if real_logits is None:
+            raise ValueError(f"g_objective {objective!r} needs D's logits on a real batch")
+        real_p = F.softmax(_logits("real_logits", real_logits).detach(), dim=1)
+        if real_p.shape[0] != fake_logits.shape[0]:
+            real_p = real_p.mean(dim=0)  # unequal batches: the reals' mean distribution
+        loss = loss + kl_to_logits(real_p, fake_logits).mean()
+    if objective.startswith("a1"):
+        loss = loss + kl_to_logits(a1, fake_logits).mean()
+    if objective.endswith("minus_a0"):
+        loss = loss - kl_to_logits(a0, fake_logits).mean()
+    return loss

@@ -18,6 +18,7 @@ from ganlab.models.generation import generate_batched
 from ganlab.models.infogan import InfoGAN
 from ganlab.models.lsgan import LSGAN
 from ganlab.models.pix2pix import Pix2Pix
+from ganlab.models.realness import RealnessGAN
 from ganlab.models.sngan import SNGAN
 from ganlab.models.srgan import SRGAN, SRResNetFamily
 from ganlab.models.stylegan import StyleGAN
@@ -25,11 +26,11 @@ from ganlab.models.wgan import WGAN, WGANGP
 
 __all__ = ["Family", "GANModel", "Phase", "StepContext", "Sampler", "Recipe", "MODELS", "build",
            "generate_batched", "VanillaGAN", "DCGAN", "LSGAN", "WGAN", "WGANGP", "ConditionalGAN", "InfoGAN", "SNGAN", "StyleGAN",
-           "Pix2Pix", "CycleGAN", "SRResNetFamily", "SRGAN"]
+           "Pix2Pix", "CycleGAN", "SRResNetFamily", "SRGAN", "RealnessGAN"]
 
 MODELS: dict[str, type[Family]] = {
     cls.family: cls for cls in (VanillaGAN, DCGAN, LSGAN, WGAN, WGANGP, ConditionalGAN, InfoGAN,
-                                SNGAN, StyleGAN, Pix2Pix, CycleGAN, SRResNetFamily, SRGAN)
+                                SNGAN, StyleGAN, Pix2Pix, CycleGAN, SRResNetFamily, SRGAN, RealnessGAN)
 }
 
 

@@ -119,7 +119,8 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """DCGAN discriminator: images ``(N, channels, image_size, image_size)`` -> logits ``(N,)``.
+    """DCGAN discriminator: images ``(N, channels, image_size, image_size)`` -> logits ``(N,)``
+    (or ``(N, outputs)`` with ``outputs > 1``: RealnessGAN's logits over its outcomes).
 
     Args:
         image_size: 28, 32 or 64.
@@ -131,6 +132,7 @@ class DCGANDiscriminator(nn.Module):
         spectral_norm: spectral normalisation on every convolution (SNGAN).
         dropout: dropout probability after each LeakyReLU (0 disables it).
         slope: negative slope of the LeakyReLU.
+        outputs: scores per image from the last convolution (1: a logit; N > 1: a row of N).
     """
 
     def __init__(
@@ -142,11 +144,15 @@ class DCGANDiscriminator(nn.Module):
         spectral_norm: bool = False,
         dropout: float = 0.0,
         slope: float = 0.2,
+        outputs: int = 1,
     ) -> None:
         super().__init__()
         _check(image_size, channels, norm, ndf, "ndf")
         _check_dropout(dropout)
+        if not isinstance(outputs, int) or isinstance(outputs, bool) or outputs < 1:
+            raise ValueError(f"outputs must be an integer >= 1, got {outputs!r}")
         self.in_shape = (channels, image_size, image_size)
+        self.outputs = outputs
         start, mults = _SPECS[image_size]
         bias = norm == "none"
         widths = [ndf * m for m in reversed(mults)]  # e.g. 64, 128, 256, 512
@@ -160,20 +166,22 @@ class DCGANDiscriminator(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width_in = width
-        layers.append(nn.Conv2d(width_in, 1, start, 1, 0, bias=bias))  # start x start -> 1x1
+        layers.append(nn.Conv2d(width_in, outputs, start, 1, 0, bias=bias))  # start x start -> 1x1
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)
         if spectral_norm:
             apply_spectral_norm(self.net)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: ``(N, channels, image_size, image_size)`` in [-1, 1] -> logits ``(N,)``."""
+        """``x``: ``(N, channels, image_size, image_size)`` in [-1, 1] -> logits ``(N,)``
+        (``(N, outputs)`` when ``outputs > 1``)."""
         if tuple(x.shape[1:]) != self.in_shape:
             raise ValueError(
                 f"expected images of shape (N, {', '.join(map(str, self.in_shape))}); "
                 f"got {tuple(x.shape)}"
             )
-        return self.net(x).reshape(x.shape[0])
+        out = self.net(x)
+        return out.reshape(x.shape[0]) if self.outputs == 1 else out.reshape(x.shape[0], self.outputs)
 
 
 class DCGANCritic(DCGANDiscriminator):
