@@ -383,9 +383,12 @@ def test_latent_paths_share_endpoints_and_differ_between():
             layer.noise.scale.fill_(0.3)
     p = latent_paths(G, n_pairs=2, n_steps=5, seed=3)
     assert p["Z"].shape == p["W"].shape == (10, 3, 32, 32)
-    for i in (0, 4, 5, 9):  # endpoints of both pairs agree
-        assert torch.allclose(p["Z"][i], p["W"][i], atol=1e-5)
-    assert not torch.allclose(p["Z"][2], p["W"][2], atol=1e-3)
+    # Endpoints of both pairs agree. Not bit for bit: the Z row maps all P*T codes in one batch,
+    # the W row only the 2*P endpoints, and the matmul kernels' blocking (so the rounding) depends
+    # on the batch size and the CPU (|diff| up to 1.1e-5 seen here, above 1e-5 on a CI machine).
+    for i in (0, 4, 5, 9):
+        assert (p["Z"][i] - p["W"][i]).abs().max() < 1e-4
+    assert (p["Z"][2] - p["W"][2]).abs().max() > 0.1  # the paths differ between
     with pytest.raises(ValueError, match="mapping network"):
         latent_paths(DCGANGenerator(nz=8, image_size=32, channels=3, ngf=4))
 
