@@ -11,6 +11,7 @@ from ganlab.metrics import (
     get_extractor,
     memorization_distance,
     memorization_informed_fid,
+    min_cosine_distance,
 )
 
 
@@ -70,14 +71,15 @@ def test_evaluator_reports_mifid_against_training_features(tmp_path) -> None:
     train = load("mnist5k", split="train")
     copies = train.get(torch.arange(200))[0]
     res = ev.evaluate_images(copies)
-    key = "mifid[mnist_cnn,N=200]"
-    assert set(res) == {"fid[mnist_cnn,N=200]", key}
+    key, raw_key = "mifid[mnist_cnn,N=200]", "memo_distance[mnist_cnn,N=200]"
+    assert set(res) == {"fid[mnist_cnn,N=200]", key, raw_key}
     memo = ev.memorization_features()
     assert memo.shape == (200, ev.extractor.dim) and any(p.name.endswith(".pt") and "mifid-train" in p.name
                                                           for p in tmp_path.iterdir())
     fake = ev.extractor(copies).double()
     expect = memorization_informed_fid(ev.real_features, fake, train=memo)
     assert res[key] == pytest.approx(expect, rel=1e-9)
+    assert res[raw_key] == pytest.approx(min_cosine_distance(fake, memo), rel=1e-9)
     noise = torch.rand(200, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
     res_noise = ev.evaluate_images(noise)
     d = memorization_distance(ev.extractor(noise), memo)
@@ -85,3 +87,20 @@ def test_evaluator_reports_mifid_against_training_features(tmp_path) -> None:
         assert res_noise[key] == pytest.approx(res_noise["fid[mnist_cnn,N=200]"])
     with pytest.raises(ValueError, match="eps"):
         Evaluator("mnist5k", extractor="mnist_cnn", n=200, metrics=("mifid",), cache_dir=tmp_path, mifid_eps=2.0)
+
+
+def test_mifid_with_a_training_set_smaller_than_n_uses_all_of_it(tmp_path) -> None:
+    """The 10 % data study: 400 training digits, N = 1000 samples; memorising them shows."""
+    from ganlab.data import load
+
+    small = load("mnist5k", split="train", limit=50, seed=3)
+    ev = Evaluator("mnist5k", extractor="mnist_cnn", n=200, metrics=("fid", "mifid"), cache_dir=tmp_path,
+                   mifid_train=small)
+    memo = ev.memorization_features()
+    assert memo.shape == (50, ev.extractor.dim)
+    assert torch.allclose(memo, ev.extractor(small.images_float()).float(), atol=1e-5)
+    copies = small.images_float().repeat(4, 1, 1, 1)  # 200 samples, each a training image
+    res = ev.evaluate_images(copies)
+    assert res["memo_distance[mnist_cnn,N=200]"] < 1e-6
+    others = load("mnist5k", split="test").images_float(200)
+    assert ev.evaluate_images(others)["memo_distance[mnist_cnn,N=200]"] > 1e-3

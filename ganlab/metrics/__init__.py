@@ -14,6 +14,9 @@ and N: :func:`metric_key` -> ``fid[mnist_cnn,N=1000]``; :func:`parse_metric_key`
 :class:`Evaluator` fixes a protocol (data set, split, extractor, N) and caches the real side.
 Paired image measures for image-to-image notebooks: :func:`psnr`, :func:`ssim`, :func:`ms_ssim`,
 :func:`lpips` (needs torchvision's backbone weights).
+Augmentation experiments: :class:`LeakageMetrics` (``slant``, ``sharpness`` of samples: did G
+learn what was done to the reals?) and :class:`DiscriminatorGap` (a trainer callback: D's
+``E[sign D(x)]`` on training vs held-out reals, the overfitting that limited data brings).
 """
 
 from .codes import (
@@ -51,9 +54,16 @@ from .image_quality import (
 from .inception_score import inception_score
 from .keys import metric_key, parse_metric_key
 from .kid import kernel_inception_distance, kid_subset_indices
+from .leakage import LeakageMetrics, mean_slant, mirrored_fraction, sharpness
 from .lipschitz import is_lipschitz_key, layer_sigmas, lipschitz_key, lipschitz_metrics, sigma_max
 from .manifold import density_coverage, knn_radii, manifold_metrics, precision_recall
-from .mifid import memorization_distance, memorization_informed_fid, mifid_from_fid
+from .mifid import (
+    memorization_distance,
+    memorization_informed_fid,
+    mifid_from_fid,
+    min_cosine_distance,
+)
+from .overfitting import DiscriminatorGap, realness_signs
 from .path_length import (
     feature_distance,
     perceptual_path_length,
@@ -100,6 +110,13 @@ __all__ = [
     "lipschitz_metrics",
     "manifold_metrics",
     "memorization_distance",
+    "min_cosine_distance",
+    "LeakageMetrics",
+    "mean_slant",
+    "mirrored_fraction",
+    "sharpness",
+    "DiscriminatorGap",
+    "realness_signs",
     "memorization_informed_fid",
     "mifid_from_fid",
     "metric_key",

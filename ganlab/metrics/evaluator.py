@@ -35,7 +35,7 @@ from .inception_score import inception_score
 from .keys import metric_key
 from .kid import kernel_inception_distance
 from .manifold import knn_radii, manifold_metrics
-from .mifid import MIFID_EPS, memorization_distance, mifid_from_fid
+from .mifid import MIFID_EPS, memorization_distance, mifid_from_fid, min_cosine_distance
 
 __all__ = ["Evaluator", "METRICS", "CACHE_VERSION"]
 
@@ -66,10 +66,13 @@ class Evaluator:
             softmax; skipped for extractors without class probabilities), ``mifid``
             (memorisation-informed FID, :mod:`ganlab.metrics.mifid`: FID divided by the
             thresholded mean minimum cosine distance of the samples' features to N *training*
-            items' features; not in the default list: it extracts a second real set).
+            items' features; not in the default list: it extracts a second real set). With it
+            comes ``memo_distance[...]``, that distance unthresholded (compare it with real
+            held-out images' distance to the same training items before reading it as memorisation).
         mifid_train: the memorisation reference of ``mifid``: a registry name or Dataset
             (default: the train split of ``dataset``; the real items themselves when the
-            evaluator's split is ``"train"``); N items drawn with ``seed``, features cached.
+            evaluator's split is ``"train"``); N items drawn with ``seed`` (all of them when the
+            set has N or fewer: a small training set is its own whole reference), features cached.
         mifid_eps: MiFID's cosine-distance threshold (Kaggle 0.1).
         k_pr, k_dc: neighbours for precision/recall and density/coverage.
         batch_size: images per generator call and per extractor batch.
@@ -249,10 +252,10 @@ class Evaluator:
             ds = load(name, split="train", root=self._root, **kw)
         else:
             ds = self._resolve_dataset(self.mifid_train, "train", self._root)
-        if len(ds) < self.n or tuple(ds.data.shape[1:]) != self.item_shape:
+        if len(ds) < 1 or tuple(ds.data.shape[1:]) != self.item_shape:
             raise ValueError(f"MiFID's training set has {len(ds)} items of shape {tuple(ds.data.shape[1:])}; "
-                             f"it needs N={self.n} items of shape {self.item_shape}")
-        idx = (torch.arange(len(ds)) if len(ds) == self.n else
+                             f"it needs items of shape {self.item_shape}")
+        idx = (torch.arange(len(ds)) if len(ds) <= self.n else
                torch.randperm(len(ds), generator=torch.Generator().manual_seed(self.seed))[: self.n].sort().values)
         raw = ds.data[idx.to(ds.data.device)].cpu().contiguous()
         digest = sha256_bytes(raw.numpy().tobytes())[:12]
@@ -447,8 +450,10 @@ class Evaluator:
             if "fid" in self.metrics:
                 res[metric_key("fid", name, n)] = fid
             if "mifid" in self.metrics:
-                dist = memorization_distance(feats, self.memorization_features(), self.mifid_eps)
+                raw = min_cosine_distance(feats, self.memorization_features())
+                dist = raw if raw < self.mifid_eps else 1.0
                 res[metric_key("mifid", name, n)] = mifid_from_fid(fid, dist)
+                res[metric_key("memo_distance", name, n)] = raw
         if "kid" in self.metrics:
             mean, std = kernel_inception_distance(
                 self.real_features, feats, subsets=self.kid_subsets, subset_size=self.kid_subset_size, seed=self.seed

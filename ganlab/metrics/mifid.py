@@ -27,7 +27,8 @@ from __future__ import annotations
 from ._checks import FeatureLike, as_features, check_same_dim
 from .frechet import feature_statistics, frechet_distance_from_stats
 
-__all__ = ["MIFID_EPS", "memorization_distance", "memorization_informed_fid", "mifid_from_fid"]
+__all__ = ["MIFID_EPS", "min_cosine_distance", "memorization_distance", "memorization_informed_fid",
+           "mifid_from_fid"]
 
 MIFID_EPS = 0.1
 
@@ -36,6 +37,25 @@ def _check_eps(eps: float) -> float:
     if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not 0 < eps <= 1:
         raise ValueError(f"MiFID cosine-distance threshold eps must be in (0, 1] (Kaggle 0.1); got {eps!r}")
     return float(eps)
+
+
+def min_cosine_distance(fake: FeatureLike, train: FeatureLike) -> float:
+    """Mean over generated features of the cosine distance ``1 - |cos|`` to the nearest training
+    feature (unthresholded; rows summing to 0 left out). Small: samples sit on training images.
+
+    Args:
+        fake: generated features ``(N, d)``.
+        train: training features ``(M, d)``.
+    """
+    f = as_features(fake, "fake features")
+    t = as_features(train, "train features")
+    check_same_dim(f, t, "fake", "train")
+    f, t = f[f.sum(dim=1) != 0], t[t.sum(dim=1) != 0]
+    if len(f) == 0 or len(t) == 0:
+        raise ValueError("MiFID: every fake or every train feature row sums to 0; no cosine distance")
+    f = f / f.norm(dim=1, keepdim=True)
+    t = t / t.norm(dim=1, keepdim=True)
+    return float((1.0 - (f @ t.T).abs()).min(dim=1).values.mean())
 
 
 def memorization_distance(fake: FeatureLike, train: FeatureLike, eps: float = MIFID_EPS) -> float:
@@ -50,15 +70,7 @@ def memorization_distance(fake: FeatureLike, train: FeatureLike, eps: float = MI
         ``d`` in ``(0, eps)`` (memorising) or ``1.0``.
     """
     eps = _check_eps(eps)
-    f = as_features(fake, "fake features")
-    t = as_features(train, "train features")
-    check_same_dim(f, t, "fake", "train")
-    f, t = f[f.sum(dim=1) != 0], t[t.sum(dim=1) != 0]
-    if len(f) == 0 or len(t) == 0:
-        raise ValueError("MiFID: every fake or every train feature row sums to 0; no cosine distance")
-    f = f / f.norm(dim=1, keepdim=True)
-    t = t / t.norm(dim=1, keepdim=True)
-    d = float((1.0 - (f @ t.T).abs()).min(dim=1).values.mean())
+    d = min_cosine_distance(fake, train)
     return d if d < eps else 1.0
 
 
