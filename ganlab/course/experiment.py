@@ -9,8 +9,11 @@ a finished cell loads the result in seconds instead of training again — and a 
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +21,12 @@ from typing import Any
 from torch import nn
 
 from ganlab.course.records import save_record
+from ganlab.io import atomic_write_json
 from ganlab.models.base import Family
 from ganlab.train import History, TrainConfig, Trainer
 
-__all__ = ["RunResult", "train_run", "train_on_datasets", "make_evaluator", "final_metrics"]
+__all__ = ["RunResult", "train_run", "train_seeds", "record_as", "seed_summary", "train_on_datasets",
+           "make_evaluator", "final_metrics"]
 
 
 @dataclass
@@ -125,6 +130,101 @@ def train_run(session: Any, name: str, model: Family, dataset: Any, *,
                            config={**cfg.as_dict(), "checkpoint_dir": None, "profile": S.profile},
                            history=history, metrics=metrics, device=session.device, extra=extra)
     return RunResult(name, model, history, metrics, path, trainer, extra.get("untrained"))
+
+
+def train_seeds(session: Any, name: str, make_model: Callable[[int], Family], dataset: Any,
+                seeds: Sequence[int], *, evaluator: Any = None,
+                untrained: Mapping[int, dict[str, float]] | None = None,
+                callbacks: Callable[[int], Sequence[Callable[[Trainer, int], None]]] | None = None,
+                **kwargs: Any) -> list[RunResult]:
+    """:func:`train_run` once per seed: run ``name`` with ``make_model(seed)`` (a freshly built,
+    seeded model), one record per seed, so notebook 17's tables show mean ± std over them.
+
+    Args:
+        seeds: e.g. ``range(SEED, SEED + T.seeds)``; at least one.
+        untrained: ``{seed: metrics}`` of the untrained generator, when several runs share the
+            same initial generator per seed (same architecture, only the recipe or the data
+            differ): measured once by the caller instead of once per run. Missing seeds are
+            measured here.
+        callbacks: ``seed -> [callback, ...]`` (fresh callback objects per seed).
+        kwargs: passed to :func:`train_run` (``fresh``, ``steps``, ``ema_decay``...).
+
+    Returns:
+        One :class:`RunResult` per seed, in the order of ``seeds``.
+
+    Raises:
+        ValueError: no seeds, or a seed repeated.
+    """
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"train_seeds needs distinct seeds, at least one; got {seeds}")
+    shared_extra = dict(kwargs.pop("extra", None) or {})
+    out = []
+    for seed in seeds:
+        extra = dict(shared_extra)
+        if untrained is not None and seed in untrained:
+            extra["untrained"] = dict(untrained[seed])
+        out.append(train_run(session, name, make_model(seed), dataset, evaluator=evaluator, seed=seed,
+                             extra=extra, callbacks=list(callbacks(seed)) if callbacks else (), **kwargs))
+    return out
+
+
+def record_as(session: Any, run: RunResult, name: str) -> RunResult:
+    """Record a finished run under a second run name: one training that is a row of two
+    experiments (e.g. no augmentation at 100 % data is both the data study's baseline and the
+    augmentation table's first row). The copy's ``extra.same_training_as`` names the original.
+
+    Raises:
+        ValueError: a bad name, or ``run`` has no record on disk.
+    """
+    if not name or "/" in name:
+        raise ValueError(f"run name must be a non-empty string without '/', got {name!r}")
+    if not run.record or not Path(run.record).is_file():
+        raise ValueError(f"run {run.name!r} has no record on disk to copy (record={run.record})")
+    rec = json.loads(Path(run.record).read_text(encoding="utf-8"))
+    rec["run"] = name
+    rec.setdefault("extra", {})["same_training_as"] = run.name
+    path = Path(run.record).with_name(f"{rec['notebook']}__{name}__seed{rec['seed']}.json")
+    atomic_write_json(path, rec)
+    return dataclasses.replace(run, name=name, record=path)
+
+
+def seed_summary(groups: Mapping[Any, Sequence[RunResult]], keys: Mapping[str, str],
+                 *, ratio_to_untrained: str | None = None) -> Any:
+    """A pandas table, one row per group of runs (the seeds of one condition): for each
+    ``label: metric key`` its ``mean`` and ``std`` (ddof = 1; NaN for one seed), plus ``seeds``.
+
+    Args:
+        groups: condition -> its runs (e.g. ``{"blur": [run_seed0, run_seed1, run_seed2]}``).
+        keys: column label -> metric key of the runs' final metrics.
+        ratio_to_untrained: a label of ``keys``: also ``<label> / untrained`` (mean, std) from
+            each run's untrained baseline.
+
+    Raises:
+        ValueError: an empty group, or a key a run does not have.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for cond, runs in groups.items():
+        if not runs:
+            raise ValueError(f"group {cond!r} has no runs")
+        row: dict[str, Any] = {"condition": cond, "seeds": len(runs)}
+        cols = dict(keys)
+        for label, key in cols.items():
+            missing = [r.name for r in runs if key not in r.metrics]
+            if missing:
+                raise ValueError(f"metric {key!r} missing in runs {missing}; they have {sorted(runs[0].metrics)}")
+            vals = np.array([r.metrics[key] for r in runs], dtype=float)
+            row[f"{label} mean"] = vals.mean()
+            row[f"{label} std"] = vals.std(ddof=1) if len(vals) > 1 else math.nan
+            if label == ratio_to_untrained:
+                ratios = np.array([r.metrics[key] / (r.untrained or {}).get(key, math.nan) for r in runs])
+                row[f"{label} / untrained mean"] = ratios.mean()
+                row[f"{label} / untrained std"] = ratios.std(ddof=1) if len(ratios) > 1 else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("condition")
 
 
 def train_on_datasets(session: Any, family: str, names: Sequence[str],

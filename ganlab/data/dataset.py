@@ -20,7 +20,7 @@ import torch
 import torch.utils.data
 
 from .batch import Batch
-from .transforms import make_generator, to_float
+from .transforms import make_generator, stratified_order, to_float
 
 __all__ = ["DatasetInfo", "Dataset"]
 
@@ -154,6 +154,23 @@ class Dataset(torch.utils.data.Dataset):
             split=self.split,
             transform=self.transform,
         )
+
+    def fraction(self, share: float, seed: int = 0) -> Dataset:
+        """The first ``round(share * len)`` items (at least 1) of a class-stratified shuffle seeded by
+        ``seed`` — the same order ``load(..., limit=, seed=)`` uses — so every class keeps its share
+        and, for one seed, a smaller fraction is a subset of a larger one (10 % inside 25 %).
+
+        Raises:
+            ValueError: ``share`` outside (0, 1].
+        """
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise ValueError(f"a data fraction must be in (0, 1] (e.g. 0.1 for 10 %), got {share!r}")
+        n = max(1, round(share * len(self)))
+        if n == len(self):
+            return self
+        order = stratified_order(len(self), None if self.labels is None else self.labels.cpu(),
+                                 make_generator(seed, 7919))
+        return self.subset(order[:n])
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         """Item ``i`` as ``(x, y)`` for a ``DataLoader``.

@@ -91,6 +91,9 @@ class History:
         wall_time: seconds spent training (summed over resumed sessions).
         images_seen: real samples consumed.
         resumed_from: step of the checkpoint a run resumed from (0 = fresh start).
+        tracks: name -> ``[[step, value], ...]``: what callbacks measured during training (e.g.
+            D's outputs on training vs held-out reals, :class:`ganlab.metrics.DiscriminatorGap`);
+            checkpointed with the rest, so a resumed run keeps what was measured before.
     """
 
     steps: list[int] = field(default_factory=list)
@@ -100,19 +103,26 @@ class History:
     wall_time: float = 0.0
     images_seen: int = 0
     resumed_from: int = 0
+    tracks: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    def track(self, key: str, step: int, value: float) -> None:
+        """Append ``(step, value)`` to track ``key`` (a measurement a callback makes at a log point)."""
+        self.tracks.setdefault(key, []).append([int(step), float(value)])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict without the sample grids."""
         return {"steps": list(self.steps), "losses": {k: list(v) for k, v in self.losses.items()},
                 "evals": [dict(e) for e in self.evals], "wall_time": self.wall_time,
-                "images_seen": self.images_seen, "resumed_from": self.resumed_from}
+                "images_seen": self.images_seen, "resumed_from": self.resumed_from,
+                "tracks": {k: [list(p) for p in v] for k, v in self.tracks.items()}}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
         """Inverse of :meth:`to_dict` (samples start empty)."""
         return cls(steps=list(d["steps"]), losses={k: list(v) for k, v in d["losses"].items()},
                    evals=[dict(e) for e in d["evals"]], wall_time=float(d["wall_time"]),
-                   images_seen=int(d["images_seen"]), resumed_from=int(d.get("resumed_from", 0)))
+                   images_seen=int(d["images_seen"]), resumed_from=int(d.get("resumed_from", 0)),
+                   tracks={k: [list(p) for p in v] for k, v in d.get("tracks", {}).items()})
 
     def last(self, key: str) -> float:
         """Most recent logged value of loss ``key``."""

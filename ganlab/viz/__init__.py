@@ -16,12 +16,13 @@ from ganlab.viz.grids import (
            scatter_2d,
            show_grid,
            show_grids,
+           show_rows,
            show_snapshots,
 )
 from ganlab.viz.strips import compare_strips, interpolation_strip
 from ganlab.viz.styles import latent_paths, style_mixing_grid
 
-__all__ = ["make_grid", "show_grid", "show_grids", "pick_snapshots", "show_snapshots", "scatter_2d",
+__all__ = ["make_grid", "show_grid", "show_grids", "show_rows", "pick_snapshots", "show_snapshots", "scatter_2d",
            "class_counts", "plot_class_histogram", "predict_classes", "class_conditional_grid",
            "plot_confusion", "code_grid", "code_traversal", "plot_losses", "plot_metric",
            "smoothness", "save_gif", "save_mp4", "save_video", "to_uint8_hwc",

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ganlab.data.transforms import to_unit
 
-__all__ = ["make_grid", "show_grid", "show_grids", "pick_snapshots", "show_snapshots", "scatter_2d"]
+__all__ = ["make_grid", "show_grid", "show_grids", "show_rows", "pick_snapshots", "show_snapshots", "scatter_2d"]
 
 
 def make_grid(images: Tensor, nrow: int | None = None, padding: int = 2) -> Tensor:
@@ -57,6 +57,42 @@ def show_grids(grids: dict[str, Tensor], ncols: int | None = None, size: float =
         ax.set_axis_off()
     for ax, (label, images) in zip(axes.flat, grids.items()):
         show_grid(images, title=label, ax=ax, nrow=nrow)
+    fig.tight_layout()
+    return fig
+
+
+def show_rows(rows: dict[str, Tensor], size: float = 0.9, title: str | None = None) -> Any:
+    """Labelled rows of images in one figure: each value ``(n, C, H, W)`` (uint8 or float in
+    [-1, 1]) becomes one row, its key the row's label on the left (e.g. the same digits under each
+    augmentation). Rows of different lengths are padded with white; all images share one size."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    if not rows:
+        raise ValueError("show_rows needs at least one row")
+    shapes = {tuple(x.shape[1:]) for x in rows.values()}
+    if any(x.dim() != 4 for x in rows.values()) or len(shapes) != 1:
+        raise ValueError(f"show_rows needs (n, C, H, W) images of one shape per row; got "
+                         f"{[tuple(x.shape) for x in rows.values()]}")
+    width = max(x.shape[0] for x in rows.values())
+    tiles = []
+    for x in rows.values():
+        x = to_unit(x).float().cpu()
+        if x.shape[0] < width:
+            x = torch.cat([x, torch.ones(width - x.shape[0], *x.shape[1:])])
+        tiles.append(x)
+    grid = make_grid(torch.cat(tiles), nrow=width).numpy()
+    h = grid.shape[0] / len(rows)
+    fig, ax = plt.subplots(figsize=(size * width + 2.0, size * len(rows)))
+    cmap = "gray" if grid.shape[-1] == 1 else None
+    ax.imshow(grid.squeeze(-1) if cmap else grid, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([h * (i + 0.5) for i in range(len(rows))], list(rows))
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title)
     fig.tight_layout()
     return fig
 
