@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganlab import rng
+
 __all__ = [
     "d_loss_bce",
     "g_loss_nonsaturating",
@@ -171,12 +173,14 @@ def gradient_penalty(
     real: torch.Tensor,
     fake: torch.Tensor,
     weight: float = 10.0,
-    generator: torch.Generator | None = None,
+    generator: rng.GeneratorLike = None,
 ) -> torch.Tensor:
     """WGAN-GP penalty ``weight * mean_i (||grad_x f(x_i)||_2 - 1)^2`` (Gulrajani et al. 2017).
 
     ``x_i = eps_i * real_i + (1 - eps_i) * fake_i`` with one ``eps_i ~ U[0, 1]`` per sample
-    (drawn with ``generator``, which must live on ``real``'s device). ``real`` and ``fake``
+    (drawn with ``generator``, which must live on ``real``'s device; a
+    :class:`ganlab.rng.CopyGenerators` draws each copy's rows of a batch of seeds from its own).
+    ``real`` and ``fake``
     are detached: the penalty trains the critic only. The gradient is taken with
     ``create_graph=True``, so ``penalty.backward()`` reaches the critic's parameters.
 
@@ -210,9 +214,7 @@ def gradient_penalty(
     n = real.shape[0]
     real32 = real.detach().float()
     fake32 = fake.detach().float()
-    eps = torch.rand(
-        (n,) + (1,) * (real.dim() - 1), generator=generator, device=real.device, dtype=torch.float32
-    )
+    eps = rng.rand(n, *(1,) * (real.dim() - 1), generator=generator, device=real.device, dtype=torch.float32)
     x_hat = (eps * real32 + (1.0 - eps) * fake32).requires_grad_(True)
     with torch.autocast(device_type=real.device.type, enabled=False), torch.enable_grad():
         scores = critic(x_hat).float()

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from ganlab import rng
 from ganlab.augment.pipeline import Augmentation, normalize_spec
 from ganlab.losses import instance_noise
 from ganlab.models.generation import generate_batched, module_device
@@ -189,6 +190,10 @@ class Family(nn.Module):
     #: whether the family applies ``augment=`` (classical to its reals, DiffAugment / ADA to D's
     #: inputs in ``discriminate``); families that do not refuse the setting.
     supports_augment: ClassVar[bool] = False
+    #: whether copies of the family (one per seed) can train as one batched model
+    #: (:mod:`ganlab.train.seeds`): every random draw of its step goes through the step's
+    #: generator (:mod:`ganlab.rng`), none through torch's global one.
+    batches_copies: ClassVar[bool] = False
 
     def __init__(self, networks: Mapping[str, nn.Module], **overrides: Any) -> None:
         super().__init__()
@@ -274,6 +279,17 @@ class Family(nn.Module):
         if group == "d" and self.augmentation is not None:
             self.augmentation.after_d_step()
 
+    def copies_reason(self) -> str | None:
+        """``None`` when copies of this model can train as one batch of seeds, else why not
+        (a family or a setting that draws from torch's global generator)."""
+        if not self.batches_copies:
+            return f"family {self.family!r} does not draw all its randomness from the step's generator"
+        if self.recipe.instance_noise > 0:
+            return "instance noise draws from torch's global generator"
+        if self.augmentation is not None:
+            return "augmentation draws from torch's global generator"
+        return None
+
     # ----- augmentation (``augment=``; identities without it) ----------------------------
     def augment_real(self, x: Tensor) -> Tensor:
         """Classical augmentation of the real images of a batch (training only)."""
@@ -330,10 +346,11 @@ class Family(nn.Module):
         return int(getattr(self, self.generators[0]).nz)
 
     def latent(self, n: int, device: torch.device | str | None = None,
-               generator: torch.Generator | None = None) -> Tensor:
-        """``(n, nz)`` standard normal latent codes."""
+               generator: rng.GeneratorLike = None) -> Tensor:
+        """``(n, nz)`` standard normal latent codes (a :class:`ganlab.rng.CopyGenerators` draws each
+        copy's rows of a batch of seeds from that copy's generator)."""
         device = device if device is not None else module_device(getattr(self, self.generators[0]))
-        return torch.randn(n, self.nz, device=device, generator=generator)
+        return rng.randn(n, self.nz, device=device, generator=generator)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """One optimiser per group, built from the recipe (``{"g": ..., "d": ...}``)."""
@@ -453,6 +470,9 @@ class GANModel(Family):
             raise ValueError(f"generator {type(G).__name__} has no 'nz' attribute (latent size)")
         super().__init__({"G": G, "D": D}, **overrides)
         self._watched_real: Tensor | None = None
+        #: the training step's generator (``ctx.generator``) while :meth:`phase_loss` runs, for
+        #: losses that draw (WGAN-GP's interpolation weights); ``None`` outside training steps.
+        self.step_generator: rng.GeneratorLike = None
 
     # ----- what a family defines -------------------------------------------------------
     def d_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -481,6 +501,13 @@ class GANModel(Family):
         :meth:`discriminate` recognises them (the same tensor) and gives D's logits on them to
         ADA's controller.
         """
+        self.step_generator = ctx.generator
+        try:
+            return self._phase_loss(group, batch, ctx)
+        finally:
+            self.step_generator = None
+
+    def _phase_loss(self, group: str, batch: Any, ctx: StepContext) -> tuple[Tensor, dict[str, Tensor]]:
         bs = ctx.batch_size
         real = self.augment_real(batch.real)
         if group == "d":

@@ -29,6 +29,7 @@ class VanillaGAN(GANModel):
     """
 
     family = "gan"
+    batches_copies = True
     defaults: dict[str, Any] = {
         "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999),
         "extra": {"g_loss": "nonsaturating", "real_target": 1.0, "fake_target": 0.0,
@@ -43,6 +44,11 @@ class VanillaGAN(GANModel):
             rng = x[key]
             if rng is not None and (len(rng) != 2 or not 0 <= rng[0] <= rng[1] <= 1):
                 raise ValueError(f"{key} must be (low, high) with 0 <= low <= high <= 1, got {rng!r}")
+
+    def copies_reason(self) -> str | None:
+        if self.recipe.extra["real_range"] is not None or self.recipe.extra["fake_range"] is not None:
+            return "random label ranges draw from torch's global generator"
+        return super().copies_reason()
 
     def _targets(self, which: str, n: int, like: Tensor) -> Tensor | float:
         rng = self.recipe.extra[f"{which}_range"]

@@ -20,6 +20,7 @@ class LSGAN(GANModel):
     """Least-squares GAN; extras ``a``, ``b``, ``c``."""
 
     family = "lsgan"
+    batches_copies = True
     defaults: dict[str, Any] = {"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999),
                                 "extra": {"a": 0.0, "b": 1.0, "c": 1.0}}
 

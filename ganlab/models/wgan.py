@@ -23,6 +23,7 @@ class WGAN(GANModel):
     """WGAN with weight clipping; extra ``clip`` (c > 0)."""
 
     family = "wgan"
+    batches_copies = True
     defaults: dict[str, Any] = {"lr_g": 5e-5, "lr_d": 5e-5, "optimizer": "rmsprop", "d_steps": 5,
                                 "extra": {"clip": 0.01}}
 
@@ -42,9 +43,11 @@ class WGAN(GANModel):
 
 
 class WGANGP(GANModel):
-    """WGAN-GP; extra ``gp_weight`` (lambda, default 10)."""
+    """WGAN-GP; extra ``gp_weight`` (lambda, default 10). The interpolation weights are drawn from
+    the run's latent generator (checkpointed; per copy in a batch of seeds)."""
 
     family = "wgan_gp"
+    batches_copies = True
     defaults: dict[str, Any] = {"lr_g": 1e-4, "lr_d": 1e-4, "betas": (0.0, 0.9), "d_steps": 5,
                                 "extra": {"gp_weight": 10.0}}
 
@@ -54,7 +57,8 @@ class WGANGP(GANModel):
 
     def d_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         w = d_loss_wasserstein(self.discriminate(real), self.discriminate(fake))
-        gp = gradient_penalty(self.D, real, fake, weight=self.recipe.extra["gp_weight"])
+        gp = gradient_penalty(self.D, real, fake, weight=self.recipe.extra["gp_weight"],
+                              generator=self.step_generator)
         return w + gp, {"w_dist": -w.detach(), "gp": gp.detach()}
 
     def g_loss(self, fake: Tensor, real: Tensor) -> tuple[Tensor, dict[str, Tensor]]:

@@ -1,0 +1,78 @@
+"""Random draws that also work for several seeds trained as one batched model.
+
+A run draws its latent codes (and the other randomness of a training step that must be
+reproducible, e.g. WGAN-GP's interpolation weights) from one ``torch.Generator``. A batch of K
+seeds trained together (:mod:`ganlab.train.seeds`) stacks K runs along the batch dimension: rows
+``[k * n / K, (k + 1) * n / K)`` belong to copy k. :class:`CopyGenerators` holds one generator per
+copy, and :func:`randn` / :func:`rand` draw each copy's rows from its own generator, in the same
+order as that copy's separate run would, so a batched copy follows its separate run's trajectory.
+
+With an ordinary ``torch.Generator`` (or ``None``: torch's global generator) both are plain
+``torch.randn`` / ``torch.rand``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+__all__ = ["CopyGenerators", "GeneratorLike", "randn", "rand"]
+
+
+class CopyGenerators:
+    """One ``torch.Generator`` per copy of a batch of seeds, seeded like each copy's separate run.
+
+    Args:
+        seeds: the copies' seeds, in batch order.
+        device: where the generators live (the run's device).
+    """
+
+    def __init__(self, seeds: Sequence[int], device: torch.device | str = "cpu") -> None:
+        seeds = [int(s) for s in seeds]
+        if not seeds:
+            raise ValueError("CopyGenerators needs at least one seed")
+        self.seeds = seeds
+        self.device = torch.device(device)
+        self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
+
+    def __len__(self) -> int:
+        return len(self.generators)
+
+    def get_state(self) -> torch.Tensor:
+        """Every generator's state, stacked ``(K, state_size)`` uint8 (for checkpoints)."""
+        return torch.stack([g.get_state() for g in self.generators])
+
+    def set_state(self, state: torch.Tensor) -> None:
+        """Restore :meth:`get_state` (K must match)."""
+        if state.dim() != 2 or state.shape[0] != len(self):
+            raise ValueError(f"state holds {state.shape[0] if state.dim() == 2 else '?'} generators; "
+                             f"this batch has {len(self)}")
+        for g, s in zip(self.generators, state):
+            g.set_state(s.clone())
+
+
+GeneratorLike = torch.Generator | CopyGenerators | None
+
+
+def _per_copy(fn, n: int, shape: tuple[int, ...], generator: CopyGenerators, device, dtype) -> torch.Tensor:
+    k = len(generator)
+    if n % k:
+        raise ValueError(f"{n} rows cannot be split evenly over {k} copies")
+    return torch.cat([fn((n // k, *shape), generator=g, device=device, dtype=dtype) for g in generator.generators])
+
+
+def randn(n: int, *shape: int, generator: GeneratorLike = None, device: torch.device | str | None = None,
+          dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``(n, *shape)`` standard normal; with :class:`CopyGenerators`, ``n / K`` rows per copy."""
+    if isinstance(generator, CopyGenerators):
+        return _per_copy(torch.randn, n, shape, generator, device, dtype)
+    return torch.randn((n, *shape), generator=generator, device=device, dtype=dtype)
+
+
+def rand(n: int, *shape: int, generator: GeneratorLike = None, device: torch.device | str | None = None,
+         dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``(n, *shape)`` uniform on [0, 1); with :class:`CopyGenerators`, ``n / K`` rows per copy."""
+    if isinstance(generator, CopyGenerators):
+        return _per_copy(torch.rand, n, shape, generator, device, dtype)
+    return torch.rand((n, *shape), generator=generator, device=device, dtype=dtype)
