@@ -8,7 +8,10 @@ With the defaults they are exactly the report's networks for MNIST 28x28:
   each hidden layer. 1,460,225 parameters. Unlike the report's table II it ends without the
   sigmoid: it returns logits (the losses in :mod:`ganlab.losses` take logits).
 
-For the 2-D toy mixtures use ``out_shape=(2,), out_activation=None`` and ``in_shape=(2,)``.
+For the 2-D toy mixtures use ``out_shape=(2,), out_activation=None`` and ``in_shape=(2,)``; the
+PacGAN paper's toy networks are ``MLPGenerator(nz=2, out_shape=(2,), hidden=(400,) * 4,
+norm="batch", activation="relu", out_activation=None)`` and ``MLPDiscriminator(in_shape=(2,),
+hidden=(200,) * 3, maxout=5, dropout=0, pack=m)``.
 """
 
 from __future__ import annotations
@@ -21,9 +24,28 @@ from torch import nn
 
 from ganlab.nets.layers import apply_spectral_norm, check_choice
 
-__all__ = ["MLPGenerator", "MLPDiscriminator"]
+__all__ = ["MLPGenerator", "MLPDiscriminator", "Maxout"]
 
 _OUT_ACTIVATIONS = ("tanh", None)
+_ACTIVATIONS = ("leaky_relu", "relu")
+_NORMS = ("none", "batch")
+
+
+class Maxout(nn.Module):
+    """Maxout over groups of ``pieces`` consecutive features: ``(..., h * pieces) -> (..., h)``
+    (Goodfellow et al. 2013; the PacGAN toy discriminator's units)."""
+
+    def __init__(self, pieces: int) -> None:
+        super().__init__()
+        if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 1:
+            raise ValueError(f"maxout pieces must be an int >= 1; got {pieces!r}")
+        self.pieces = pieces
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unflatten(-1, (x.shape[-1] // self.pieces, self.pieces)).amax(dim=-1)
+
+    def extra_repr(self) -> str:
+        return f"pieces={self.pieces}"
 
 
 def _shape(value: int | Sequence[int], what: str) -> tuple[int, ...]:
@@ -50,6 +72,9 @@ class MLPGenerator(nn.Module):
         slope: negative slope of the LeakyReLU after each hidden layer.
         out_activation: ``"tanh"`` (outputs in [-1, 1], for images) or ``None`` (unbounded,
             for 2-D toy data).
+        norm: ``"none"`` or ``"batch"`` (BatchNorm1d after each hidden linear layer, before
+            the activation: the PacGAN toy generator).
+        activation: ``"leaky_relu"`` (with ``slope``) or ``"relu"``.
 
     Attributes:
         nz, out_shape: as given (the generator contract of ``ganlab``).
@@ -62,11 +87,15 @@ class MLPGenerator(nn.Module):
         hidden: Sequence[int] = (256, 512, 1024),
         slope: float = 0.2,
         out_activation: str | None = "tanh",
+        norm: str = "none",
+        activation: str = "leaky_relu",
     ) -> None:
         super().__init__()
         if out_activation == "none":
             out_activation = None
         check_choice("out_activation", out_activation, _OUT_ACTIVATIONS)
+        check_choice("norm", norm, _NORMS)
+        check_choice("activation", activation, _ACTIVATIONS)
         if int(nz) <= 0:
             raise ValueError(f"nz must be a positive int; got {nz!r}")
         self.nz = int(nz)
@@ -74,7 +103,10 @@ class MLPGenerator(nn.Module):
         layers: list[nn.Module] = []
         width = self.nz
         for h in _hidden(hidden):
-            layers += [nn.Linear(width, h), nn.LeakyReLU(slope)]
+            layers.append(nn.Linear(width, h))
+            if norm == "batch":
+                layers.append(nn.BatchNorm1d(h))
+            layers.append(nn.LeakyReLU(slope) if activation == "leaky_relu" else nn.ReLU())
             width = h
         layers.append(nn.Linear(width, math.prod(self.out_shape)))
         if out_activation == "tanh":
@@ -100,6 +132,9 @@ class MLPDiscriminator(nn.Module):
             reshaped to ``(N // m, m * d)``, d = prod(in_shape): consecutive samples form one
             pack, and one logit is returned per pack. ``pack=1`` is the ordinary D.
         spectral_norm: put spectral normalisation on every linear layer.
+        maxout: pieces per maxout unit (the PacGAN toy D: 5); each hidden layer is then
+            ``Linear(width, h * maxout)`` followed by :class:`Maxout` instead of the LeakyReLU.
+            1 (default): the LeakyReLU layers.
     """
 
     def __init__(
@@ -110,8 +145,11 @@ class MLPDiscriminator(nn.Module):
         slope: float = 0.2,
         pack: int = 1,
         spectral_norm: bool = False,
+        maxout: int = 1,
     ) -> None:
         super().__init__()
+        if isinstance(maxout, bool) or not isinstance(maxout, int) or maxout < 1:
+            raise ValueError(f"maxout must be an int >= 1 (pieces per unit; 1 = LeakyReLU); got {maxout!r}")
         if int(pack) < 1:
             raise ValueError(f"pack must be an int >= 1; got {pack!r}")
         if not 0.0 <= dropout < 1.0:
@@ -122,7 +160,10 @@ class MLPDiscriminator(nn.Module):
         width = self.in_features
         layers: list[nn.Module] = []
         for h in _hidden(hidden):
-            layers += [nn.Linear(width, h), nn.LeakyReLU(slope)]
+            if maxout > 1:
+                layers += [nn.Linear(width, h * maxout), Maxout(maxout)]
+            else:
+                layers += [nn.Linear(width, h), nn.LeakyReLU(slope)]
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = h
