@@ -105,16 +105,7 @@ def train_run(session: Any, name: str, model: Family, dataset: Any, *,
         raise ValueError(f"run name must be a non-empty string without '/', got {name!r}")
     S = session.settings
     seed = session.seed if seed is None else seed
-    ckpt_dir = Path(session.checkpoint_dir(f"{name}-seed{seed}"))
-    if fresh and ckpt_dir.exists():
-        shutil.rmtree(ckpt_dir)
-    base = {"steps": S.steps, "batch_size": S.batch_size, "log_every": S.log_every,
-            "sample_every": S.sample_every, "eval_every": S.eval_every,
-            "checkpoint_every": S.checkpoint_every}
-    base.update(overrides)
-    base["log_every"] = min(base["log_every"], base["steps"])
-    cfg = TrainConfig(seed=seed, device=str(session.device), checkpoint_dir=str(ckpt_dir),
-                      resume=True, desc=name, **base)
+    cfg = _run_config(session, name, f"{name}-seed{seed}", seed, fresh, overrides)
     extra = dict(extra or {})
     if evaluator is not None and "untrained" not in extra:
         extra["untrained"] = dict(evaluator.evaluate(model.to(session.device).sampler(seed=seed + 1)))
@@ -132,13 +123,70 @@ def train_run(session: Any, name: str, model: Family, dataset: Any, *,
     return RunResult(name, model, history, metrics, path, trainer, extra.get("untrained"))
 
 
+def _run_config(session: Any, name: str, folder: str, seed: int, fresh: bool,
+                overrides: dict[str, Any]) -> TrainConfig:
+    """The profile's TrainConfig of one run (or batch of seeds), checkpointing into ``folder``."""
+    S = session.settings
+    ckpt_dir = Path(session.checkpoint_dir(folder))
+    if fresh and ckpt_dir.exists():
+        shutil.rmtree(ckpt_dir)
+    base = {"steps": S.steps, "batch_size": S.batch_size, "log_every": S.log_every,
+            "sample_every": S.sample_every, "eval_every": S.eval_every,
+            "checkpoint_every": S.checkpoint_every}
+    base.update(overrides)
+    base["log_every"] = min(base["log_every"], base["steps"])
+    return TrainConfig(seed=seed, device=str(session.device), checkpoint_dir=str(ckpt_dir),
+                       resume=True, desc=name, **base)
+
+
+def _train_batch(session: Any, name: str, models: list[Family], dataset: Any, seeds: list[int], *,
+                 evaluator: Any, untrained: Mapping[int, dict[str, float]] | None, fresh: bool,
+                 extra: dict[str, Any], callbacks: Sequence[Callable[[Trainer, int], None]],
+                 **overrides: Any) -> list[RunResult]:
+    """The seeds of run ``name`` as one batched model (:class:`ganlab.train.seeds.SeedBatchTrainer`);
+    one :class:`RunResult` and record per seed."""
+    from ganlab.train.seeds import SeedBatchTrainer
+
+    S = session.settings
+    folder = f"{name}-seeds{'-'.join(map(str, seeds))}"
+    cfg = _run_config(session, name, folder, seeds[0], fresh, overrides)
+    base_untrained = {}
+    for seed, model in zip(seeds, models):
+        if untrained is not None and seed in untrained:
+            base_untrained[seed] = dict(untrained[seed])
+        elif evaluator is not None:
+            base_untrained[seed] = dict(evaluator.evaluate(model.to(session.device).sampler(seed=seed + 1)))
+    trainer = SeedBatchTrainer(models, dataset, cfg, seeds, evaluator=evaluator, callbacks=list(callbacks))
+    trainer.fit()
+    out = []
+    for k, seed in enumerate(seeds):
+        history = trainer.copy_history(k)
+        model = trainer.copy_model(k)
+        metrics = final_metrics(history)
+        rec_extra = {**extra, "batched_seeds": seeds,
+                     "note": "trained in one batch with batched_seeds; losses are means over the batch"}
+        if seed in base_untrained:
+            rec_extra["untrained"] = base_untrained[seed]
+        config = {**cfg.as_dict(), "seed": seed, "batch_size": trainer.per_copy_batch,
+                  "checkpoint_dir": None, "profile": S.profile}
+        path = save_record(session.results_dir, notebook=session.notebook, run=name,
+                           dataset=dataset.info.name, seed=seed, model=model, config=config,
+                           history=history, metrics=metrics, device=session.device, extra=rec_extra)
+        out.append(RunResult(name, model, history, metrics, path, trainer, base_untrained.get(seed)))
+    return out
+
+
 def train_seeds(session: Any, name: str, make_model: Callable[[int], Family], dataset: Any,
                 seeds: Sequence[int], *, evaluator: Any = None,
                 untrained: Mapping[int, dict[str, float]] | None = None,
                 callbacks: Callable[[int], Sequence[Callable[[Trainer, int], None]]] | None = None,
-                **kwargs: Any) -> list[RunResult]:
-    """:func:`train_run` once per seed: run ``name`` with ``make_model(seed)`` (a freshly built,
-    seeded model), one record per seed, so notebook 17's tables show mean ± std over them.
+                batch: bool | None = None, **kwargs: Any) -> list[RunResult]:
+    """Run ``name`` once per seed with ``make_model(seed)`` (a freshly built, seeded model), one
+    record per seed, so notebook 17's tables show mean ± std over them.
+
+    Small fully connected models train as one batched model (:mod:`ganlab.train.seeds`: each copy
+    follows its separate run's trajectory, several times faster for the 2-D toys); everything
+    else trains seed after seed with :func:`train_run`.
 
     Args:
         seeds: e.g. ``range(SEED, SEED + T.seeds)``; at least one.
@@ -146,7 +194,11 @@ def train_seeds(session: Any, name: str, make_model: Callable[[int], Family], da
             same initial generator per seed (same architecture, only the recipe or the data
             differ): measured once by the caller instead of once per run. Missing seeds are
             measured here.
-        callbacks: ``seed -> [callback, ...]`` (fresh callback objects per seed).
+        callbacks: ``seed -> [callback, ...]`` (fresh callback objects per seed; a batch gets
+            the first seed's, called with the batch's trainer).
+        batch: ``None`` (default): batch the seeds when the models allow it
+            (:func:`ganlab.train.seeds.batch_reason`); ``False``: one run per seed; ``True``:
+            batch or raise ``NotBatchable`` saying why not.
         kwargs: passed to :func:`train_run` (``fresh``, ``steps``, ``ema_decay``...).
 
     Returns:
@@ -159,12 +211,29 @@ def train_seeds(session: Any, name: str, make_model: Callable[[int], Family], da
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"train_seeds needs distinct seeds, at least one; got {seeds}")
     shared_extra = dict(kwargs.pop("extra", None) or {})
+    built: dict[int, Family] = {}  # models made while deciding, reused (each is built once)
+    if batch is not False and len(seeds) > 1:
+        from ganlab.nets.batched import NotBatchable
+        from ganlab.train.seeds import batch_reason
+
+        built[seeds[0]] = make_model(seeds[0])
+        reason = batch_reason([built[seeds[0]]])
+        if reason is None:
+            built.update((s, make_model(s)) for s in seeds[1:])
+            reason = batch_reason([built[s] for s in seeds])
+        if reason is None:
+            return _train_batch(session, name, [built[s] for s in seeds], dataset, seeds, evaluator=evaluator,
+                                untrained=untrained, fresh=bool(kwargs.pop("fresh", False)), extra=shared_extra,
+                                callbacks=list(callbacks(seeds[0])) if callbacks else [], **kwargs)
+        if batch:
+            raise NotBatchable(f"run {name!r} cannot batch its seeds: {reason}")
     out = []
     for seed in seeds:
         extra = dict(shared_extra)
         if untrained is not None and seed in untrained:
             extra["untrained"] = dict(untrained[seed])
-        out.append(train_run(session, name, make_model(seed), dataset, evaluator=evaluator, seed=seed,
+        model = built.pop(seed) if seed in built else make_model(seed)
+        out.append(train_run(session, name, model, dataset, evaluator=evaluator, seed=seed,
                              extra=extra, callbacks=list(callbacks(seed)) if callbacks else (), **kwargs))
     return out
 

@@ -208,7 +208,7 @@ class Trainer:
         self.optimizers = model.configure_optimizers()
         use_scaler = self.amp_dtype == torch.float16 and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
-        self._latent_gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        self._latent_gen = self._make_latent_generator()
         fixed = torch.Generator(device=self.device).manual_seed(cfg.seed + 7919)
         # a paired / unpaired set also gives the inputs the snapshot translates (its first sources)
         get_conditions = getattr(self.dataset, "fixed_conditions", None)
@@ -223,6 +223,10 @@ class Trainer:
                 print(f"Resuming from {path.name} (step {self.step} of {cfg.steps}).")
         if hasattr(self.dataset, "to"):
             self.dataset.to(self.device)
+
+    def _make_latent_generator(self) -> Any:
+        """The run's latent RNG (checkpointed; a batch of seeds has one per copy)."""
+        return torch.Generator(device=self.device).manual_seed(self.config.seed)
 
     def _backward_step(self, loss: Tensor, opt: torch.optim.Optimizer) -> None:
         opt.zero_grad(set_to_none=True)
