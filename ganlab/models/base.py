@@ -40,7 +40,8 @@ from ganlab.models.generation import generate_batched, module_device
 
 __all__ = ["Recipe", "Phase", "StepContext", "Family", "GANModel", "Sampler"]
 
-_OPTIMIZERS = ("adam", "rmsprop", "sgd")
+_OPTIMIZERS = ("adam", "rmsprop", "sgd", "nesterov")
+_SCHEDULERS = ("none", "step", "exponential", "cosine", "linear")
 
 
 @dataclass
@@ -49,8 +50,13 @@ class Recipe:
 
     Attributes:
         lr_g, lr_d: learning rates of the generator group(s) and the discriminator group(s).
-        betas: Adam betas (ignored by RMSprop; SGD uses ``betas[0]`` as momentum).
-        optimizer: ``"adam"`` | ``"rmsprop"`` | ``"sgd"``.
+        betas: Adam betas (ignored by RMSprop; SGD and Nesterov SGD use ``betas[0]`` as momentum).
+        optimizer: ``"adam"`` | ``"rmsprop"`` | ``"sgd"`` | ``"nesterov"`` (SGD with Nesterov momentum).
+        scheduler: the learning rate over the run's iterations, for every group: ``"none"``;
+            ``"step"`` (times ``lr_gamma`` at 50 % and again at 75 % of the run); ``"exponential"``
+            (a constant factor per iteration, reaching ``lr_gamma`` times the start at the end);
+            ``"cosine"`` (cosine annealing to 0); ``"linear"`` (linear decay to 0).
+        lr_gamma: the factor of ``"step"`` and ``"exponential"`` (0 < lr_gamma <= 1).
         d_steps: discriminator (critic) updates per iteration (WGAN: 5).
         g_steps: generator updates per iteration (the vanilla-GAN report found k > 1 helps).
         instance_noise: std of Gaussian noise added to every D input (0 = off).
@@ -61,6 +67,8 @@ class Recipe:
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     optimizer: str = "adam"
+    scheduler: str = "none"
+    lr_gamma: float = 0.1
     d_steps: int = 1
     g_steps: int = 1
     instance_noise: float = 0.0
@@ -70,6 +78,10 @@ class Recipe:
         """Check ranges; returns self. Raises ValueError naming the bad key."""
         if self.optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer {self.optimizer!r} is not known; accepted: {', '.join(_OPTIMIZERS)}")
+        if self.scheduler not in _SCHEDULERS:
+            raise ValueError(f"scheduler {self.scheduler!r} is not known; accepted: {', '.join(_SCHEDULERS)}")
+        if not 0 < self.lr_gamma <= 1:
+            raise ValueError(f"lr_gamma must be in (0, 1], got {self.lr_gamma!r}")
         for key in ("d_steps", "g_steps"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 1:
@@ -361,13 +373,31 @@ class Family(nn.Module):
                 return torch.optim.Adam(params, lr=lr, betas=r.betas)
             if r.optimizer == "rmsprop":
                 return torch.optim.RMSprop(params, lr=lr)
-            return torch.optim.SGD(params, lr=lr, momentum=r.betas[0])
+            return torch.optim.SGD(params, lr=lr, momentum=r.betas[0], nesterov=r.optimizer == "nesterov")
 
         out = {}
         for group, members in self.groups.items():
             params = [p for m in members for p in getattr(self, m).parameters()]
             out[group] = make(params, getattr(r, self.group_lr.get(group, "lr_g")))
         return out
+
+    def configure_schedulers(self, optimizers: Mapping[str, torch.optim.Optimizer],
+                             steps: int) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:
+        """The recipe's learning-rate schedule for each optimiser of a run of ``steps`` iterations
+        (stepped once per iteration; ``{}`` for ``scheduler="none"``)."""
+        r, sched = self.recipe, torch.optim.lr_scheduler
+        steps = max(1, int(steps))
+
+        def make(opt: torch.optim.Optimizer) -> Any:
+            if r.scheduler == "step":
+                return sched.MultiStepLR(opt, milestones=[steps // 2, (3 * steps) // 4], gamma=r.lr_gamma)
+            if r.scheduler == "exponential":
+                return sched.ExponentialLR(opt, gamma=r.lr_gamma ** (1.0 / steps))
+            if r.scheduler == "cosine":
+                return sched.CosineAnnealingLR(opt, T_max=steps, eta_min=0.0)
+            return sched.LambdaLR(opt, lambda i: max(0.0, 1.0 - i / steps))  # linear
+
+        return {} if r.scheduler == "none" else {group: make(opt) for group, opt in optimizers.items()}
 
     def ema(self, name: str | None = None) -> nn.Module | None:
         """The EMA copy of generator ``name`` (default: the first), or None when EMA is off."""

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from ganlab.data.batch import Batch
 from ganlab.data.transforms import to_uint8
 from ganlab.device import autocast_dtype, pick_device
-from ganlab.models.base import Family, StepContext
+from ganlab.models.base import Family, Recipe, StepContext
 from ganlab.train.checkpoint import CheckpointError, latest_good, save_checkpoint
 from ganlab.train.config import History, TrainConfig
 from ganlab.train.ema import update_ema
@@ -31,6 +31,7 @@ from ganlab.train.ema import update_ema
 __all__ = ["Trainer", "NonFiniteLossError"]
 
 CHECKPOINT_FORMAT = 1
+_RECIPE_DEFAULTS = {k: v for k, v in Recipe().as_dict().items() if k in ("scheduler", "lr_gamma")}
 _PHASE_CODES = 8  # the NaN flag encodes (step, phase index) as step * 8 + index
 
 
@@ -128,6 +129,7 @@ class Trainer:
             "format": CHECKPOINT_FORMAT, "family": self.model.family, "step": self.step,
             "cursor": self.cursor, "model": self.model.state_dict(),
             "opt": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "sched": {k: sch.state_dict() for k, sch in self.schedulers.items()},
             "scaler": self.scaler.state_dict(), "rng": rng,
             "history": self.history.to_dict(), "config": self.config.as_dict(),
             "samples": [[step, grid] for step, grid in self.history.samples],
@@ -140,12 +142,16 @@ class Trainer:
     def run_identity(self) -> dict[str, Any]:
         """What makes a checkpoint this run's: the trajectory-defining config fields, the family's
         recipe and the data (name, split, size, image shape). ``steps``, logging and checkpoint
-        intervals are not part of it (a run may be extended or logged differently)."""
+        intervals are not part of it (a run may be extended or logged differently), except
+        ``steps`` of a run with a learning-rate schedule (the schedule depends on the length)."""
         cfg = self.config.as_dict()
         summary = getattr(self.dataset, "summary", None)
         data = summary() if callable(summary) else {"n": len(self.dataset)}
+        fields = self.IDENTITY_FIELDS
+        if self.model.recipe.scheduler != "none":  # the schedule spans the run: its length is part of it
+            fields = (*fields, "steps")
         return json.loads(json.dumps({
-            "config": {k: cfg[k] for k in self.IDENTITY_FIELDS},
+            "config": {k: cfg[k] for k in fields},
             "recipe": self.model.recipe.as_dict(),
             "data": {k: data[k] for k in ("name", "split", "n", "shape", "source_shape") if k in data},
         }, default=str))
@@ -167,7 +173,10 @@ class Trainer:
             raise CheckpointError(
                 f"checkpoint does not fit this model's architecture: {first[0].strip()}") from None
         if "identity" in state:  # (checkpoints of format 1 written before it was stored: not checked)
-            differ = _differences(state["identity"], self.run_identity())
+            saved = dict(state["identity"])
+            # recipe fields added later (scheduler, lr_gamma) were their defaults in older checkpoints
+            saved["recipe"] = {**_RECIPE_DEFAULTS, **saved.get("recipe", {})}
+            differ = _differences(saved, self.run_identity())
             if differ:
                 raise CheckpointError(
                     "checkpoint is of another run (" + "; ".join(differ) + "): delete its folder "
@@ -175,6 +184,8 @@ class Trainer:
                     "the settings it was made with")
         for k, opt in self.optimizers.items():
             opt.load_state_dict(state["opt"][k])
+        for k, sch in self.schedulers.items():
+            sch.load_state_dict(state.get("sched", {})[k])
         self.scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng"]["torch"])
         self._latent_gen.set_state(state["rng"]["latent"])
@@ -206,6 +217,7 @@ class Trainer:
             for net in model.networks().values():
                 net.compile()
         self.optimizers = model.configure_optimizers()
+        self.schedulers = model.configure_schedulers(self.optimizers, cfg.steps)
         use_scaler = self.amp_dtype == torch.float16 and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self._latent_gen = self._make_latent_generator()
@@ -276,6 +288,8 @@ class Trainer:
             ema = model.ema(name)
             if ema is not None:
                 update_ema(ema, getattr(model, name), self.config.ema_decay or 0.999)
+        for sch in self.schedulers.values():
+            sch.step()
         return bad
 
     def _tick(self) -> None:
