@@ -211,8 +211,11 @@ def test_train_seeds_records_each_seed_and_shares_untrained(tmp_path: Path, monk
         train_seeds(S, "probe", make, ds, [1, 1])
     with pytest.raises(ValueError, match="distinct seeds"):
         train_seeds(S, "probe", make, ds, [])
-    with pytest.raises(ValueError, match="no record on disk"):
-        record_as(S, RunResult("x", runs[0].model, runs[0].history, {}, Path(), runs[0].trainer), "y")
+    unrecorded = RunResult("x", runs[1].model, runs[1].history, runs[1].metrics, Path(), runs[1].trainer, {"f": 1.0})
+    first = record_as(S, unrecorded, "y")  # a run trained with record=False gets its first record
+    rec = json.loads(first.record.read_text())
+    assert rec["run"] == "y" and rec["seed"] == 4 and rec["metrics"] == recs[1]["metrics"]
+    assert rec["extra"] == {"same_training_as": "x", "untrained": {"f": 1.0}}
     with pytest.raises(ValueError, match="run name"):
         record_as(S, runs[0], "a/b")
 

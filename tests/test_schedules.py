@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ganlab.models import build
-from ganlab.train import Trainer, TrainConfig
+from ganlab.train import TrainConfig, Trainer
 from tests.helpers import mlp_pair, tiny_points
 
 

@@ -241,15 +241,24 @@ def train_seeds(session: Any, name: str, make_model: Callable[[int], Family], da
 def record_as(session: Any, run: RunResult, name: str) -> RunResult:
     """Record a finished run under a second run name: one training that is a row of two
     experiments (e.g. no augmentation at 100 % data is both the data study's baseline and the
-    augmentation table's first row). The copy's ``extra.same_training_as`` names the original.
+    augmentation table's first row; a tuning grid's seed-0 run at the chosen setting is that
+    setting's seed 0). The record's ``extra.same_training_as`` names the original; a run trained
+    with ``record=False`` gets its first record here.
 
     Raises:
-        ValueError: a bad name, or ``run`` has no record on disk.
+        ValueError: a bad name.
     """
     if not name or "/" in name:
         raise ValueError(f"run name must be a non-empty string without '/', got {name!r}")
     if not run.record or not Path(run.record).is_file():
-        raise ValueError(f"run {run.name!r} has no record on disk to copy (record={run.record})")
+        cfg = run.trainer.config
+        path = save_record(session.results_dir, notebook=session.notebook, run=name,
+                           dataset=run.trainer.dataset.info.name, seed=cfg.seed, model=run.model,
+                           config={**cfg.as_dict(), "checkpoint_dir": None, "profile": session.settings.profile},
+                           history=run.history, metrics=run.metrics, device=session.device,
+                           extra={"same_training_as": run.name,
+                                  **({"untrained": run.untrained} if run.untrained else {})})
+        return dataclasses.replace(run, name=name, record=path)
     rec = json.loads(Path(run.record).read_text(encoding="utf-8"))
     rec["run"] = name
     rec.setdefault("extra", {})["same_training_as"] = run.name
