@@ -173,6 +173,16 @@ def test_run_all_keeps_going_past_a_failing_notebook(tmp_path: Path) -> None:
     assert re.search(r"01_fails\.ipynb\s+FAILED", proc.stdout)
     assert "2 notebooks, 1 failed" in proc.stdout
     assert (out / "02_works.ipynb").is_file()
+    # a partial run (one notebook of the course) keeps the whole course's summary.json
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganlab.course.runner", str(nbs / "02_works.ipynb"), "--profile", "smoke",
+         "--out", str(out), "--results-dir", str(tmp_path / "res")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads((out / "summary.json").read_text()) == summary
+    partial = json.loads((out / "summary-partial.json").read_text())
+    assert partial["complete"] is False and [s["notebook"] for s in partial["notebooks"]] == ["02_works.ipynb"]
+    assert "partial run (1 of 2 notebooks)" in proc.stdout
 
 
 def test_printed_paths_hide_the_home_folder(tmp_path: Path, monkeypatch) -> None:

@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
     parser.add_argument("--build", type=Path, default=ROOT / "build")
+    parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks",
+                        help="the course's notebooks: the summary must cover all of them")
     args = parser.parse_args(argv)
     summary_path = args.build / "notebooks" / args.profile / "summary.json"
     tables_path = args.build / "results" / args.profile / "tables" / "README_tables.md"
@@ -59,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path} is missing: run `make run-all PROFILE={args.profile}` first", file=sys.stderr)
             return 1
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    course = sorted(p.name for p in args.notebooks.glob("[0-9][0-9]_*.ipynb"))
+    ran = {s["notebook"] for s in summary["notebooks"]}
+    if summary.get("complete") is False or not set(course) <= ran:
+        print(f"{summary_path}: not a run of the whole course (missing: {sorted(set(course) - ran)}); "
+              f"run `make run-all PROFILE={args.profile}` without NOTEBOOKS=", file=sys.stderr)
+        return 1
     if summary.get("profile") != args.profile or any(s["status"] != "ok" for s in summary["notebooks"]):
         print(f"{summary_path}: not a clean {args.profile} run; fix the failures before publishing",
               file=sys.stderr)

@@ -3,7 +3,9 @@
 Runs every ``notebooks/NN_*.ipynb`` in syllabus order (17, the comparison tables, after all the
 others so it sees their records) into ``build/notebooks/<profile>/``, keeps going past a
 failing notebook, prints a summary (notebook, status, minutes), writes it as
-``summary.json`` beside the executed copies, and exits non-zero if any notebook failed.
+``summary.json`` beside the executed copies (``summary-partial.json`` when only some of the course's
+notebooks ran, so a partial run never replaces the whole course's summary), and exits non-zero if
+any notebook failed.
 """
 
 from __future__ import annotations
@@ -91,12 +93,20 @@ def main(argv: list[str] | None = None) -> int:
                                  "RESULTS_DIR": os.path.relpath(Path(results).resolve(), cwd)}
     if args.data_dir:
         params["DATA_DIR"] = os.path.relpath(Path(args.data_dir).resolve(), cwd)
+    course = {p.resolve() for p in nb_dir.glob("[0-9][0-9]_*.ipynb")}
+    complete = course <= {p.resolve() for p in paths}
     t0 = time.perf_counter()
     summary = run_notebooks(course_order(list(paths)), out, params, cwd=cwd, timeout=args.timeout)
     total = (time.perf_counter() - t0) / 60
     _print_summary(summary, total)
-    atomic_write_json(out / "summary.json", {"profile": args.profile, "total_minutes": round(total, 2),
-                                             "notebooks": summary})
+    # Only a run of the whole course is *the* summary (make readme-results publishes it); a run of
+    # some notebooks (make run-all NOTEBOOKS=...) is kept beside it and leaves it untouched.
+    name = "summary.json" if complete else "summary-partial.json"
+    atomic_write_json(out / name, {"profile": args.profile, "total_minutes": round(total, 2),
+                                   "complete": complete, "notebooks": summary})
+    if not complete:
+        print(f"partial run ({len(paths)} of {len(course)} notebooks): wrote {name}; "
+              "the whole course's summary.json is kept")
     return 1 if any(s["status"] != "ok" for s in summary) else 0
 
 
