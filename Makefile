@@ -12,7 +12,7 @@ NOTEBOOKS   ?=
 PYTEST_ARGS ?=
 STAMP       := $(VENV)/.installed
 
-.PHONY: setup test run-all readme-results smoke lint clean bench extractors checkpoints stamp help
+.PHONY: setup test run-all readme-results smoke lint clean bench extractors checkpoints stamp student-notebooks help
 
 help:
 	@echo "make setup        create .venv and install ganlab with its dev extras"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench        measure training and metric throughput (JSON lines)"
 	@echo "make extractors   retrain the shipped feature extractors (mnist_cnn, shapes_cnn)"
 	@echo "make checkpoints  retrain the shipped pretrained generators"
+	@echo "make student-notebooks  write copies without exercise solutions to build/student/"
 	@echo "make clean        remove build/ and caches (keeps .venv and data/cache)"
 
 # Reinstalls only when pyproject.toml changed since the last install.
@@ -64,6 +65,9 @@ extractors: setup
 
 checkpoints: setup
 	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m ganlab.course.pretrained --all --out data/checkpoints
+
+student-notebooks: setup
+	$(PY) -m ganlab.course.student --out build/student
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
