@@ -12,7 +12,7 @@ NOTEBOOKS   ?=
 PYTEST_ARGS ?=
 STAMP       := $(VENV)/.installed
 
-.PHONY: setup test run-all readme-results smoke lint clean bench extractors checkpoints stamp student-notebooks help
+.PHONY: setup test run-all readme-results smoke lint clean bench extractors checkpoints stamp sources student-notebooks help
 
 help:
 	@echo "make setup        create .venv and install ganlab with its dev extras"
@@ -24,6 +24,8 @@ help:
 	@echo "make bench        measure training and metric throughput (JSON lines)"
 	@echo "make extractors   retrain the shipped feature extractors (mnist_cnn, shapes_cnn)"
 	@echo "make checkpoints  retrain the shipped pretrained generators"
+	@echo "make stamp        stamp setup cell, badge and Sources cell into notebooks/; write docs/SOURCES.md"
+	@echo "make sources      write docs/SOURCES.md from ganlab/course/sources.toml"
 	@echo "make student-notebooks  write copies without exercise solutions to build/student/"
 	@echo "make clean        remove build/ and caches (keeps .venv and data/cache)"
 
@@ -52,9 +54,14 @@ smoke:
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) tools/stamp_notebooks.py --check
+	$(PY) tools/sources_doc.py --check
 
 stamp: setup
 	$(PY) tools/stamp_notebooks.py
+	$(PY) tools/sources_doc.py
+
+sources: setup
+	$(PY) tools/sources_doc.py
 
 bench: setup
 	$(PY) -m ganlab.bench train --model dcgan --image-size 64 --channels 3 --batch-size 64 --steps 30 --compare-plain

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                 path.write_text(after, encoding="utf-8")
     verb = "would change" if args.check else "stamped"
     for path in stale:
-        print(f"{verb}: {path.relative_to(ROOT) if path.is_absolute() else path}")
+        print(f"{verb}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 1 if (args.check and stale) else 0
 
 

@@ -3,8 +3,9 @@
 Used by ``tools/stamp_notebooks.py`` (to write) and by the tests (to check). Every notebook's
 cell 1 is markdown starting with its ``# title``; cell 2 is the setup cell rendered from
 ``ganlab/course/templates/setup_cell.py`` with the repository named in ``ganlab/course/course.toml``; cell 3 is the
-papermill ``parameters`` cell. Notebooks are stored without outputs, execution counts or widget
-state.
+papermill ``parameters`` cell; the last cell is markdown tagged ``sources``, rendered from
+``ganlab/course/sources.toml`` (:func:`ganlab.course.sources.sources_cell_markdown`). Notebooks are
+stored without outputs, execution counts or widget state.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import json
 import sys
 from importlib import resources
 
+from ganlab.course.sources import SOURCES_TAG, sources_cell_markdown
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["course_config", "setup_cell_source", "badge_line", "normalise_notebook", "BADGE_PREFIX"]
+__all__ = ["course_config", "setup_cell_source", "badge_line", "normalise_notebook", "sources_cell", "BADGE_PREFIX"]
 
 BADGE_PREFIX = "[![Open In Colab]"
 _DEFAULT = {"repo": "ganlab/ganlab", "ref": "main"}
@@ -48,11 +51,28 @@ def _lines(text: str) -> list[str]:
     return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
+def sources_cell(stem: str, with_id: bool) -> dict:
+    """The notebook's final markdown cell (tag ``sources``); ``with_id`` for nbformat >= 4.5."""
+    cell: dict = {"cell_type": "markdown"}
+    if with_id:
+        cell["id"] = SOURCES_TAG
+    cell["metadata"] = {"tags": [SOURCES_TAG]}
+    cell["source"] = _lines(sources_cell_markdown(stem))
+    return cell
+
+
+def _is_sources_cell(cell: dict) -> bool:
+    return SOURCES_TAG in cell.get("metadata", {}).get("tags", [])
+
+
 def normalise_notebook(text: str, stem: str) -> str:
-    """Return the notebook JSON with badge, setup cell and storage rules applied.
+    """Return the notebook JSON with badge, setup cell, sources cell and storage rules applied.
+
+    Any cell tagged ``sources`` is removed and the current one appended as the last cell.
 
     Raises:
-        ValueError: the notebook does not start with a markdown title cell and a code cell.
+        ValueError: the notebook does not start with a markdown title cell and a code cell, or
+            ``stem`` has no entry in ``ganlab/course/sources.toml``.
     """
     nb = json.loads(text)
     cells = nb.get("cells", [])
@@ -63,6 +83,8 @@ def normalise_notebook(text: str, stem: str) -> str:
     cells[0]["source"] = _lines("\n".join([head[0], badge_line(stem), *body]))
     cells[1]["source"] = _lines(setup_cell_source())
     cells[1].setdefault("metadata", {})["tags"] = ["setup"]
+    cells[:] = [cell for cell in cells if not _is_sources_cell(cell)]
+    cells.append(sources_cell(stem, with_id=nb.get("nbformat", 4) == 4 and nb.get("nbformat_minor", 0) >= 5))
     for cell in cells:
         if cell["cell_type"] == "code":
             cell["outputs"] = []
