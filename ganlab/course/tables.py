@@ -22,10 +22,13 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ganlab.io import atomic_write_text
 from ganlab.metrics.keys import parse_metric_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ganlab.course.published import Published
 
 __all__ = [
     "METRIC_ORDER",
@@ -42,6 +45,8 @@ __all__ = [
     "markdown_table",
     "write_tables",
     "readme_markdown",
+    "seeds_cell",
+    "attach_published",
 ]
 
 # Display order of metric names (the part of a key before "["); unknown names come after.
@@ -189,6 +194,12 @@ def format_cell(mean: float, std: float, n: int, digits: int = 3) -> str:
     return f"{_fmt(mean, digits)} ± {_fmt(std, 2)}"
 
 
+def seeds_cell(n: int) -> str:
+    """The seeds column: ``"1 seed"`` for a single run (so its number is never read as a mean
+    over seeds), else ``"<n> seeds"``."""
+    return "1 seed" if n == 1 else f"{n} seeds"
+
+
 BUDGET_KEYS = ("params_g", "steps", "batch_size")
 BUDGET_HEADERS = ("G params", "steps × batch")
 
@@ -218,6 +229,9 @@ class DatasetTable:
         mean, std: ``{key: [value per row]}``; NaN where a row lacks the metric; std is NaN
             for a single seed (sample standard deviation, ddof=1, otherwise).
         count: ``{key: [finite values per row]}``.
+        published: entries of ``published.toml`` (:mod:`ganlab.course.published`) attached by
+            :func:`attach_published`, or None: then the CSV gets ``source`` / ``source said``
+            columns and :meth:`beside_sources_markdown` a compact table beside the sources.
     """
 
     dataset: str
@@ -226,6 +240,7 @@ class DatasetTable:
     mean: dict[str, list[float]] = field(default_factory=dict)
     std: dict[str, list[float]] = field(default_factory=dict)
     count: dict[str, list[int]] = field(default_factory=dict)
+    published: list[Published] | None = None
 
     @property
     def metric_keys(self) -> list[str]:
@@ -256,7 +271,7 @@ class DatasetTable:
             vals = [format_cell(self.mean[k][i], self.std[k][i], self.count[k][i])
                     for k in self.display_keys]
             out.append([str(row["run"]), str(row["family"]), str(row["notebook"]),
-                        str(row["seeds"]), *budget_cells(row), *vals])
+                        seeds_cell(int(row["seeds"])), *budget_cells(row), *vals])
         return out
 
     def frame(self) -> Any:
@@ -274,11 +289,27 @@ class DatasetTable:
         for k in self.keys:
             data[k] = self.mean[k]
             data[f"{k} std"] = self.std[k]
+        if self.published is not None:
+            from ganlab.course.published import find_entry
+
+            found = [find_entry(self.published, str(r["notebook"]), str(r["run"])) for r in self.rows]
+            data["source"] = [e.source if e else "" for e in found]
+            data["source said"] = [e.display() if e else "" for e in found]
         return pd.DataFrame(data)
 
     def to_markdown(self) -> str:
         """GitHub-flavoured Markdown table."""
         return markdown_table(self.headers(), self.cells())
+
+    def beside_sources_markdown(self) -> str:
+        """The compact table beside the sources (model, notebook, seeds, our headline metric,
+        source, what it said; :func:`ganlab.course.published.beside_sources_table`), or ``""``
+        when no entries are attached."""
+        if self.published is None:
+            return ""
+        from ganlab.course.published import beside_sources_table
+
+        return beside_sources_table(self, self.published)
 
     def to_csv(self) -> str:
         """CSV of :meth:`numeric_frame` (raw metric keys as headers, so extractor and N stay named)."""
@@ -354,6 +385,24 @@ def dataset_tables(records: Iterable[Mapping[str, Any]]) -> dict[str, DatasetTab
     return {name: dataset_table(recs, name) for name in names}
 
 
+def attach_published(tables: Mapping[str, DatasetTable],
+                     entries: Sequence[Published]) -> Mapping[str, DatasetTable]:
+    """Attach ``published.toml``'s entries to every table (in place; returns ``tables``)."""
+    for table in tables.values():
+        table.published = list(entries)
+    return tables
+
+
+def _dataset_markdown(table: DatasetTable) -> list[str]:
+    """A dataset's Markdown: its table, then the table beside the sources when attached."""
+    lines = [table.to_markdown()]
+    beside = table.beside_sources_markdown()
+    if beside:
+        lines += [f"Beside the sources ({table.dataset}): our headline metric and what the source "
+                  "report or paper said for the same row (\"—\": no counterpart).", "", beside]
+    return lines
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 4) -> str:
     """A GitHub Markdown table; the first ``left`` columns left-aligned, the others right-aligned
     (``|`` in cells escaped).
@@ -375,7 +424,8 @@ def write_tables(tables: Mapping[str, DatasetTable], out_dir: str | Path) -> lis
     out = Path(out_dir)
     paths = []
     for name, table in tables.items():
-        paths.append(atomic_write_text(out / f"{name}.md", f"### {name}\n\n{table.to_markdown()}"))
+        body = "\n".join(_dataset_markdown(table))
+        paths.append(atomic_write_text(out / f"{name}.md", f"### {name}\n\n{body}"))
         paths.append(atomic_write_text(out / f"{name}.csv", table.to_csv()))
     return paths
 
@@ -385,7 +435,8 @@ def readme_markdown(tables: Mapping[str, DatasetTable], *, profile: str, device:
                     date: str | None = None) -> str:
     """The Markdown block for the README: date, machine, one table per dataset, extra sections.
 
-    The machine is :func:`ganlab.device.machine_description` of ``device``."""
+    The machine is :func:`ganlab.device.machine_description` of ``device``. Tables with
+    ``published`` entries attached are followed by their table beside the sources."""
     from ganlab.device import machine_description
 
     stamp = date or time.strftime("%Y-%m-%d %H:%M %Z")
@@ -394,14 +445,20 @@ def readme_markdown(tables: Mapping[str, DatasetTable], *, profile: str, device:
         "",
         f"Profile `{profile}`, generated {stamp} on {machine_description(device)}"
         + (f", from {n_records} run records." if n_records is not None else "."),
-        "Each cell is the mean ± standard deviation over seeds (a single number: one seed). Every "
+        "Each cell is the mean ± standard deviation over seeds (a single number: one seed, and "
+        "the seeds column says \"1 seed\"). Every "
         "metric header names its feature extractor and the number of generated samples N; compare "
         "numbers only at equal extractor and N. Training times are wall-clock seconds on the "
         "machine above (shared CPUs make them noisy).",
         "",
     ]
+    if any(t.published is not None for t in tables.values()):
+        lines += ["Below each dataset's table, a compact table puts one headline metric of ours beside "
+                  "what the source report or paper said for the same row (`ganlab/course/published.toml`; "
+                  "\"—\": no counterpart). Their numbers are on other data, extractors and budgets: "
+                  "compare orderings and claims, not values.", ""]
     for name, table in tables.items():
-        lines += [f"### {name}", "", table.to_markdown()]
+        lines += [f"### {name}", "", *_dataset_markdown(table)]
     for title, body in (extra_sections or {}).items():
         lines += [f"### {title}", "", body.rstrip("\n"), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
