@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import tempfile
@@ -37,6 +36,7 @@ __all__ = [
     "atomic_torch_save_checked",
     "sha256_bytes",
     "sha256_file",
+    "file_stamp",
     "safe_torch_load",
     "sidecar_path",
     "read_sidecar",
@@ -110,17 +110,37 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any, indent: int = 2) -
 
 
 def atomic_torch_save(path: str | os.PathLike[str], obj: Any) -> str:
-    """``torch.save`` ``obj`` atomically; returns the sha256 hex digest of the written bytes."""
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    data = buf.getvalue()
-    atomic_write_bytes(path, data)
-    return sha256_bytes(data)
+    """``torch.save`` ``obj`` atomically; returns the sha256 hex digest of the written bytes.
+
+    ``torch.save`` writes straight into the temporary file beside ``path`` (no second copy of the
+    serialised bytes in memory: a 2.5 GB data cache needs 2.5 GB, not 5), which is hashed in
+    chunks, fsynced and renamed over ``path``.
+    """
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        digest = sha256_file(tmp)
+    return digest
 
 
-def safe_torch_load(path: str | os.PathLike[str], map_location: Any = "cpu") -> Any:
-    """``torch.load`` with ``weights_only=True`` (the only way the course loads files)."""
+def safe_torch_load(path: str | os.PathLike[str], map_location: Any = "cpu", mmap: bool = False) -> Any:
+    """``torch.load`` with ``weights_only=True`` (the only way the course loads files).
+
+    ``mmap=True`` maps the file instead of reading it (copy-on-write: tensors can still be
+    changed in place): loading costs no memory until the data is touched (big data caches).
+    """
+    if mmap:
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=True)
     return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def file_stamp(path: str | os.PathLike[str]) -> dict[str, int]:
+    """``{"size", "mtime_ns"}`` of a file: the cheap identity a verified file is trusted by
+    afterwards (a rewrite, truncation or replacement changes it; silent bit rot does not)."""
+    st = os.stat(path)
+    return {"size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -170,7 +190,8 @@ def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     return data
 
 
-def load_verified(path: str | os.PathLike[str], sha256: str | None, map_location: Any = "cpu") -> Any:
+def load_verified(path: str | os.PathLike[str], sha256: str | None, map_location: Any = "cpu",
+                  mmap: bool = False) -> Any:
     """:func:`safe_torch_load` ``path`` after checking it against ``sha256`` (skipped when ``None``).
 
     Raises:
@@ -179,6 +200,6 @@ def load_verified(path: str | os.PathLike[str], sha256: str | None, map_location
     if sha256 is not None and sha256_file(path) != sha256:
         raise ChecksumError(f"file {path} does not match its sha256 (truncated or corrupt)")
     try:
-        return safe_torch_load(path, map_location=map_location)
+        return safe_torch_load(path, map_location=map_location, mmap=mmap)
     except Exception as exc:  # zip/pickle errors differ across torch versions
         raise ChecksumError(f"file {path} cannot be read ({type(exc).__name__}: {exc})") from None

@@ -1,4 +1,4 @@
-"""``python -m ganlab.bench {train,metrics,seeds} [options]``: measured throughput, one JSON line."""
+"""``python -m ganlab.bench {train,metrics,seeds,cache} [options]``: measured throughput, one JSON line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import sys
 
 COMMANDS = {"train": "ganlab.bench.train_bench", "metrics": "ganlab.bench.metrics_bench",
-            "seeds": "ganlab.bench.seeds_bench"}
+            "seeds": "ganlab.bench.seeds_bench", "cache": "ganlab.bench.cache_bench"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,13 +2,20 @@
 
 A cache entry is two files in ``{root}/cache/``: ``{key}.pt`` (a ``torch.save``'d dict of
 tensors, written atomically) and its :mod:`ganlab.io` checksum sidecar ``{key}.json`` (its
-sha256, plus the cache format, the tensor shapes, the source fingerprint and any metadata). Loading recomputes the sha256; a truncated or corrupt file,
-a missing sidecar, or a changed source fingerprint makes the entry be rebuilt (with a warning
-for damage).
+sha256, plus the cache format, the tensor shapes, the source fingerprint and any metadata).
+
+The sha256 is checked once: when a file was written here, or the first time it is loaded after
+it changed (a copied or downloaded cache). The sidecar then keeps the file's size and
+modification time (``verified``, :func:`ganlab.io.file_stamp`), and a later load with the same
+stamp skips the hash (reading 2.5 GB at every start of a Colab notebook costs a minute) and maps
+the file instead of reading it (``mmap``: pages are read as the data is touched). A truncated or
+corrupt file, a missing sidecar, or a changed source fingerprint makes the entry be rebuilt (with
+a warning for damage).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import warnings
@@ -21,6 +28,8 @@ import torch
 from ganlab.io import (
     ChecksumError,
     atomic_torch_save_checked,
+    atomic_write_json,
+    file_stamp,
     load_verified,
     read_sidecar,
     sidecar_path,
@@ -62,11 +71,15 @@ def _read_valid(pt: Path, fingerprint: str | None) -> tuple[Tensors, dict[str, A
         return None
     if meta.get("format") != CACHE_FORMAT or meta.get("fingerprint") != fingerprint:
         return None  # built by another version or from other source files: rebuild quietly
+    trusted = meta.get("verified") == file_stamp(pt)
     try:
-        tensors = load_verified(pt, meta["sha256"])
+        tensors = load_verified(pt, None if trusted else meta["sha256"], mmap=True)
     except ChecksumError as exc:  # sum differs, or it matched but the file is unreadable
         warnings.warn(f"cache {exc}; rebuilding it", stacklevel=4)
         return None
+    if not trusted:  # verified now: trust this exact file from here on (a read-only cache folder:
+        with contextlib.suppress(OSError):  # verified at every load, as before)
+            atomic_write_json(sidecar_path(pt), {**meta, "verified": file_stamp(pt)})
     shapes = {k: list(v.shape) for k, v in tensors.items()}
     if shapes != meta.get("shapes"):
         warnings.warn(f"cache file {pt} holds shapes {shapes}, sidecar says {meta.get('shapes')}; rebuilding it", stacklevel=4)
@@ -105,6 +118,7 @@ def load_or_build(
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             meta=meta,
         )
-    except OSError as exc:
+        atomic_write_json(sidecar_path(pt), {**(read_sidecar(pt) or {}), "verified": file_stamp(pt)})
+    except (OSError, ChecksumError) as exc:
         warnings.warn(f"could not write the data cache {pt} ({exc}); the set will be rebuilt next time", stacklevel=3)
     return tensors, meta
