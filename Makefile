@@ -27,6 +27,7 @@ help:
 	@echo "make stamp        stamp setup cell, badge and Sources cell into notebooks/; write docs/SOURCES.md"
 	@echo "make sources      write docs/SOURCES.md from ganlab/course/sources.toml"
 	@echo "make student-notebooks  write copies without exercise solutions to build/student/"
+	@echo "make book         the course website: build/notebooks/<profile>/ -> build/book/<profile>/index.html"
 	@echo "make clean        remove build/ and caches (keeps .venv and data/cache)"
 
 # Reinstalls only when pyproject.toml changed since the last install.
@@ -75,6 +76,10 @@ checkpoints: setup
 
 student-notebooks: setup
 	$(PY) -m ganlab.course.student --out build/student
+
+.PHONY: book
+book: setup
+	$(PY) -m ganlab.course.book --notebooks build/notebooks/$(PROFILE) --out build/book/$(PROFILE)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
