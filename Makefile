@@ -11,6 +11,8 @@ RESULTS_DIR ?= $(CURDIR)/build/results/$(PROFILE)
 NOTEBOOKS   ?=
 PYTEST_ARGS ?=
 STAMP       := $(VENV)/.installed
+REPO        ?=
+REF         ?= main
 
 .PHONY: setup test run-all readme-results smoke lint clean bench extractors checkpoints stamp sources student-notebooks help
 
@@ -24,6 +26,7 @@ help:
 	@echo "make bench        measure training and metric throughput (JSON lines)"
 	@echo "make extractors   retrain the shipped feature extractors (mnist_cnn, shapes_cnn)"
 	@echo "make checkpoints  retrain the shipped pretrained generators"
+	@echo "make repoint REPO=owner/name [REF=main]  point badges, setup cells and checkpoint downloads at a fork"
 	@echo "make stamp        stamp setup cell, badge and Sources cell into notebooks/; write docs/SOURCES.md"
 	@echo "make sources      write docs/SOURCES.md from ganlab/course/sources.toml"
 	@echo "make student-notebooks  write copies without exercise solutions to build/student/"
@@ -73,6 +76,11 @@ extractors: setup
 
 checkpoints: setup
 	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m ganlab.course.pretrained --all --out data/checkpoints
+
+.PHONY: repoint
+repoint: setup
+	@test -n "$(REPO)" || { echo "usage: make repoint REPO=owner/name [REF=main]"; exit 2; }
+	$(PY) tools/repoint.py --repo '$(REPO)' --ref '$(REF)'
 
 student-notebooks: setup
 	$(PY) -m ganlab.course.student --out build/student

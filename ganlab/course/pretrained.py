@@ -7,8 +7,9 @@ the architecture spec, the training settings and the command that made it (``mak
 
 :func:`load_or_train` is what notebooks call: the shipped checkpoint if the checkout has it
 (verified against its sum, loaded with ``weights_only=True``); else one downloaded from the
-course repository (``ganlab/course/course.toml``), when online; else it trains one with the profile's
-budget and keeps it in the session's checkpoint folder.
+course repository (``ganlab/course/course.toml``, :func:`checkpoint_url`), when online, checked
+against the sha256 pinned here (:data:`SHIPPED_SHA256`) and written atomically; else it trains one
+with the profile's budget and keeps it in the session's checkpoint folder.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import time
+import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
@@ -25,10 +28,19 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganlab.shipped import MANIFEST, ShippedWeightsError, load_weights, save_weights
+from ganlab.io import atomic_write_bytes, atomic_write_json, sha256_bytes
+from ganlab.shipped import (
+    FORMAT,
+    MANIFEST,
+    ShippedWeightsError,
+    load_weights,
+    read_manifest,
+    save_weights,
+)
 
 __all__ = ["SPECS", "train_checkpoint", "load_generator", "load_or_train",
-           "shipped_dir", "PretrainedError"]
+           "shipped_dir", "PretrainedError", "SHIPPED_SHA256", "checkpoint_url",
+           "download_checkpoint"]
 
 SPECS: dict[str, dict[str, Any]] = {
     "dcgan_mnist5k": {"dataset": "mnist5k", "image_size": 28, "channels": 1, "nz": 64,
@@ -53,6 +65,16 @@ SPECS: dict[str, dict[str, Any]] = {
                         "recipe": {"lr_g": 1e-3, "lr_d": 1e-3, "betas": [0.0, 0.99]},
                         "d_spectral_norm": True, "ema_decay": 0.995, "seed": 0},
 }
+# sha256 of each shipped checkpoint (data/checkpoints/), pinned in the code: a downloaded file is
+# used only when it matches. tests/test_colab_path.py checks these equal data/checkpoints/
+# manifest.json; after `make checkpoints`, copy the new sums from the manifest here.
+SHIPPED_SHA256: dict[str, str] = {
+    "dcgan_mnist5k": "7be685e53fbd832433c546dd934028f56577eb166fd3b58b9b9b7ae570af9f3b",
+    "dcgan_shapes": "ecdb06b83455f63d9b6b98344f1c0bd1ae9c4c77497144e5e3e86a80334fa8ec",
+    "stylegan_shapes": "c4fa7cb71b09be968a87ab2e320ff0878e6503c84f2b9fe4285aa4f1ddde5756",
+}
+DOWNLOAD_TIMEOUT_S = 20.0
+MAX_DOWNLOAD_BYTES = 64 << 20
 COMMAND = "make checkpoints  (python -m ganlab.course.pretrained --all --out data/checkpoints)"
 
 
@@ -157,20 +179,77 @@ def load_generator(name: str, folder: str | Path | None = None,
     return G.to(device).eval()
 
 
-def _download(name: str, dest: Path) -> bool:
-    """Fetch the shipped checkpoint from the course repository; False when offline."""
+def checkpoint_url(name: str) -> str:
+    """Where shipped checkpoint ``name`` is downloaded from.
+
+    ``$GANLAB_CHECKPOINT_URL/<name>.pt`` when that variable is set (a mirror; the tests), else
+    ``https://raw.githubusercontent.com/<repo>/<ref>/data/checkpoints/<name>.pt`` with the
+    repository and ref of ``ganlab/course/course.toml`` (``make repoint`` changes them), or of
+    ``$GANLAB_REPO`` / ``$GANLAB_REF`` when the setup cell was pointed elsewhere with them.
+    """
     from ganlab.course.stamping import course_config
 
-    cfg = course_config()
-    base = f"https://raw.githubusercontent.com/{cfg['repo']}/{cfg['ref']}/data/checkpoints"
+    base = os.environ.get("GANLAB_CHECKPOINT_URL", "").rstrip("/")
+    if not base:
+        cfg = course_config()
+        repo = os.environ.get("GANLAB_REPO", "")
+        repo = repo if repo.count("/") == 1 and "://" not in repo else cfg["repo"]
+        ref = os.environ.get("GANLAB_REF") or cfg["ref"]
+        base = f"https://raw.githubusercontent.com/{repo}/{ref}/data/checkpoints"
+    return f"{base}/{name}.pt"
+
+
+def download_checkpoint(name: str, dest: str | Path, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
+    """Download shipped checkpoint ``name`` into ``dest`` (with its manifest entry); its path.
+
+    The bytes are checked against :data:`SHIPPED_SHA256` (pinned in this file, not taken from
+    the server) before anything is written; the file and the manifest are written atomically, so
+    a failed, interrupted or tampered download leaves ``dest`` as it was.
+
+    Raises:
+        PretrainedError: offline, not found at the URL, or not the pinned file (one clear message).
+    """
+    _spec(name)
+    expected = SHIPPED_SHA256.get(name)
+    if expected is None:
+        raise PretrainedError(f"no pinned sha256 for {name!r} in SHIPPED_SHA256; it cannot be downloaded")
+    url = checkpoint_url(name)
     try:
-        dest.mkdir(parents=True, exist_ok=True)
-        for fname in (MANIFEST, f"{name}.pt"):
-            with urllib.request.urlopen(f"{base}/{fname}", timeout=20) as r:  # noqa: S310
-                (dest / fname).write_bytes(r.read())
-        return True
-    except OSError:
+        with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 - https or a test's file/http
+            data = r.read(MAX_DOWNLOAD_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        raise PretrainedError(f"could not download checkpoint {name} from {url}: HTTP {exc.code} "
+                              f"{exc.reason} (is ganlab/course/course.toml's repository public and "
+                              f"does it hold data/checkpoints/ at that ref?)") from None
+    except (OSError, ValueError) as exc:  # URLError, timeouts, refused connections, bad URLs
+        reason = getattr(exc, "reason", None) or exc
+        raise PretrainedError(f"could not download checkpoint {name} from {url}: {reason} "
+                              f"(no internet in this runtime?)") from None
+    got = sha256_bytes(data)
+    if len(data) > MAX_DOWNLOAD_BYTES or got != expected:
+        raise PretrainedError(f"the checkpoint {name} downloaded from {url} ({len(data)} bytes) is "
+                              f"not the course's file: sha256 {got[:16]}..., pinned "
+                              f"{expected[:16]}...; it was not used and nothing was written")
+    out = Path(dest)
+    path = atomic_write_bytes(out / f"{name}.pt", data)
+    try:
+        manifest = read_manifest(out)
+    except ShippedWeightsError:
+        manifest = {"format": FORMAT, "entries": {}}
+    manifest["entries"][name] = {"file": path.name, "sha256": expected, "bytes": len(data),
+                                 "command": f"downloaded from {url}", "spec": SPECS[name]}
+    atomic_write_json(out / MANIFEST, manifest)
+    return path
+
+
+def _download(name: str, dest: Path) -> bool:
+    """:func:`download_checkpoint`, saying in one line why not (then False) when it fails."""
+    try:
+        download_checkpoint(name, dest)
+    except PretrainedError as exc:
+        print(f"{exc}.")
         return False
+    return True
 
 
 def load_or_train(name: str, session: Any, steps: int | None = None) -> nn.Module:
@@ -217,7 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     if not names:
         parser.error("name a checkpoint or pass --all")
     for name in names:
-        print(train_checkpoint(name, args.out, steps=args.steps, device=args.device))
+        path = train_checkpoint(name, args.out, steps=args.steps, device=args.device)
+        print(path)
+        digest = read_manifest(args.out)["entries"][name]["sha256"]
+        if SHIPPED_SHA256.get(name) != digest:
+            print(f"  new sha256: set SHIPPED_SHA256[{name!r}] = {digest!r} in {__file__} "
+                  "(downloads are checked against it)")
     return 0
 
 
