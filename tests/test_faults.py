@@ -217,3 +217,36 @@ def test_bad_user_images_and_names_are_clear_value_errors() -> None:
 def test_environment_yml_installs_the_package_with_dev_extras() -> None:
     text = (ROOT / "environment.yml").read_text()
     assert "- -e .[dev]" in text and "python>=3.10" in text
+
+
+@pytest.mark.notebook
+def test_run_all_in_parallel_keeps_the_serial_summary(tmp_path: Path) -> None:
+    """--jobs 2: notebooks run two at a time with one thread each; 17 runs after all the others
+    (it reads what they wrote); the summary is in course order with the failing one named."""
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    write = ("import os, pathlib, time\n"
+             "pathlib.Path({mark!r}).write_text(os.environ.get('OMP_NUM_THREADS', '?'))\n"
+             "time.sleep(1)\n")
+    _notebook(nbs / "01_a.ipynb", write.format(mark=str(marks / "01")))
+    _notebook(nbs / "02_b.ipynb", write.format(mark=str(marks / "02")) + "raise ValueError('broken on purpose')")
+    _notebook(nbs / "03_c.ipynb", write.format(mark=str(marks / "03")))
+    _notebook(nbs / "17_tables.ipynb", f"import pathlib\nassert sorted(p.name for p in pathlib.Path({str(marks)!r}).iterdir()) == ['01', '02', '03']")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganlab.course.runner", "--jobs", "2", "--profile", "smoke", "--out", str(out),
+         "--results-dir", str(tmp_path / "res")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["jobs"] == 2 and summary["complete"] is True
+    assert [(s["notebook"], s["status"]) for s in summary["notebooks"]] == [
+        ("01_a.ipynb", "ok"), ("02_b.ipynb", "FAILED"), ("03_c.ipynb", "ok"), ("17_tables.ipynb", "ok")]
+    assert "broken on purpose" in summary["notebooks"][1]["error"]
+    threads = max(1, (os.cpu_count() or 1) // 2)
+    assert {(marks / m).read_text() for m in ("01", "02", "03")} == {str(threads)}
+    bad = subprocess.run([sys.executable, "-m", "ganlab.course.runner", "--gpus", "0,x"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert bad.returncode == 2 and "--gpus takes distinct device indices" in bad.stderr
