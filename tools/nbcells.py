@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from pathlib import Path
 
 
@@ -31,8 +32,10 @@ def _lines(text: str) -> list[str]:
     return [p + "\n" for p in parts[:-1]] + [parts[-1]]
 
 
-def _cell(text: str, markdown: bool, tags: list[str]) -> dict:
+def _cell(text: str, markdown: bool, tags: list[str], with_id: bool) -> dict:
     cell = {"cell_type": "markdown" if markdown else "code", "metadata": {}, "source": _lines(text)}
+    if with_id:  # nbformat >= 4.5 requires a cell id
+        cell["id"] = uuid.uuid4().hex[:8]
     if tags:
         cell["metadata"]["tags"] = tags
     if not markdown:
@@ -62,12 +65,15 @@ def main(argv: list[str] | None = None) -> int:
         del cells[a.index]
     else:
         text = sys.stdin.read() if a.file == "-" else Path(a.file).read_text(encoding="utf-8")
+        with_id = (nb.get("nbformat", 4), nb.get("nbformat_minor", 0)) >= (4, 5)
         if a.op == "replace":
             old = cells[a.index]
             tags = a.tags if a.tags is not None else old.get("metadata", {}).get("tags", [])
-            cells[a.index] = _cell(text, old["cell_type"] == "markdown", tags)
+            cells[a.index] = _cell(text, old["cell_type"] == "markdown", tags, with_id)
+            if "id" in old:
+                cells[a.index]["id"] = old["id"]
         else:
-            cells.insert(a.index, _cell(text, a.markdown, a.tags or []))
+            cells.insert(a.index, _cell(text, a.markdown, a.tags or [], with_id))
     _write(a.nb, nb)
     return 0
 

@@ -9,7 +9,8 @@ The cell after it, tagged ``check``, calls::
     check("03.d_loss_ranges", d_loss_by_hand)
 
 :func:`check` runs the student's function and the package's reference on a few small inputs
-(same random numbers for both) and either prints one line (``✓ ...: matches the reference on 3
+(same random numbers for both; torch's global random state is restored afterwards, so a check
+cell does not change what the notebook draws next) and either prints one line (``✓ ...: matches the reference on 3
 cases``) or raises :class:`ExerciseFailed` with what was expected, what came out and a hint: no
 deep stack trace. Exercises are registered per notebook in ``ganlab/exercises/nbNN.py`` with
 :func:`register`; each also lists plausible wrong answers the tests feed to :func:`check` to
@@ -175,10 +176,19 @@ def check(id: str, answer: Callable[..., Any], *, quiet: bool = False) -> Exerci
     ex = get(id)
     if not callable(answer):
         raise ValueError(f"check({id!r}, ...) needs the function you wrote; got {type(answer).__name__}")
-    cases = list(ex.cases())
-    for i, case in enumerate(cases):
+    with torch.random.fork_rng(devices=[]):  # the notebook's random numbers are as before the check
+        n = _compare_all(ex, answer)
+    if not quiet:
+        print(f"✓ Exercise {ex.id} ({ex.title}): matches the reference on {n} cases")
+    return ExerciseResult(ex.id, n)
+
+
+def _compare_all(ex: Exercise, answer: Callable[..., Any]) -> int:
+    """Run the reference and the answer on every case (each on its own fresh copy of the inputs);
+    returns the number of cases, raises :class:`ExerciseFailed` at the first difference."""
+    cases, student_cases = list(ex.cases()), list(ex.cases())
+    for case, student_case in zip(cases, student_cases):
         expected = ex.run(ex.reference, case)
-        student_case = list(ex.cases())[i]
         try:
             got = ex.run(answer, student_case)
         except NotImplementedError:
@@ -190,6 +200,4 @@ def check(id: str, answer: Callable[..., Any], *, quiet: bool = False) -> Exerci
         mismatch = compare_outputs(got, expected, atol=ex.atol, rtol=ex.rtol)
         if mismatch is not None:
             raise _failure(ex, f"on case {case.label!r}, {mismatch}") from None
-    if not quiet:
-        print(f"✓ Exercise {ex.id} ({ex.title}): matches the reference on {len(cases)} cases")
-    return ExerciseResult(ex.id, len(cases))
+    return len(cases)
