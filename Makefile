@@ -1,5 +1,6 @@
 # ganlab — the two commands a newcomer needs: `make run-all` and `make test`.
-# Variables: PROFILE (smoke|quick|full), DEVICE (auto|cpu|cuda|mps), DATA_DIR, RESULTS_DIR.
+# Variables: PROFILE (smoke|quick|full), DEVICE (auto|cpu|cuda|mps), DATA_DIR, RESULTS_DIR,
+# NOTEBOOKS (a subset), JOBS (notebooks at a time), GPUS (0,1,...: one notebook per GPU).
 
 PYTHON      ?= python3
 VENV        ?= .venv
@@ -9,6 +10,8 @@ DEVICE      ?= auto
 DATA_DIR    ?= $(CURDIR)/data/cache
 RESULTS_DIR ?= $(CURDIR)/build/results/$(PROFILE)
 NOTEBOOKS   ?=
+JOBS        ?= 1
+GPUS        ?=
 PYTEST_ARGS ?=
 STAMP       := $(VENV)/.installed
 REPO        ?=
@@ -47,7 +50,7 @@ test: setup
 
 run-all: setup
 	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m ganlab.course.runner --profile $(PROFILE) --device $(DEVICE) \
-		--data-dir $(DATA_DIR) --results-dir $(RESULTS_DIR) $(NOTEBOOKS)
+		--data-dir $(DATA_DIR) --results-dir $(RESULTS_DIR) --jobs $(JOBS) $(if $(GPUS),--gpus $(GPUS)) $(NOTEBOOKS)
 
 readme-results: setup
 	$(PY) tools/readme_results.py --profile $(PROFILE)
