@@ -10,6 +10,7 @@ stored without outputs, execution counts or widget state.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from importlib import resources
@@ -91,6 +92,14 @@ def normalise_notebook(text: str, stem: str) -> str:
             cell["execution_count"] = None
         cell.get("metadata", {}).pop("execution", None)
         cell.pop("id", None) if nb.get("nbformat_minor", 0) < 5 else None
+    if nb.get("nbformat_minor", 0) >= 5:  # nbformat 4.5 requires ids: give missing ones a stable one
+        taken = {c["id"] for c in cells if "id" in c}
+        for i, cell in enumerate(cells):
+            if "id" not in cell:
+                digest = hashlib.sha1(f"{stem}:{i}:{''.join(cell['source'])}".encode()).hexdigest()
+                new_id = next(digest[k:k + 8] for k in range(0, 32) if digest[k:k + 8] not in taken)
+                cell["id"] = new_id
+                taken.add(new_id)
     nb.get("metadata", {}).pop("widgets", None)
     nb.get("metadata", {}).pop("papermill", None)
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
