@@ -12,16 +12,18 @@ README's results block).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["pick_device", "autocast_dtype", "cpu_supports_bf16", "cpu_model", "describe_device",
+__all__ = ["cuda_speed_flags", "pick_device", "autocast_dtype", "cpu_supports_bf16", "cpu_model", "describe_device",
            "versions", "environment", "environment_report", "machine_description"]
 
 _VALID = ("auto", "cpu", "cuda", "mps")
@@ -167,3 +169,48 @@ def machine_description(device: Any = None) -> str:
     dev = pick_device(device if device is not None else "auto")
     return (f"{platform.platform(terse=True)} ({platform.machine()}), python "
             f"{v['python']}, torch {v['torch']}, device {describe_device(dev)}")
+
+
+def _tf32_state() -> Any:
+    m = torch.backends.cuda.matmul
+    if hasattr(m, "fp32_precision"):  # torch >= 2.9
+        return m.fp32_precision
+    return m.allow_tf32  # pragma: no cover (older torch)
+
+
+def _set_tf32_state(state: Any) -> None:
+    m = torch.backends.cuda.matmul
+    if hasattr(m, "fp32_precision"):
+        m.fp32_precision = state
+    else:  # pragma: no cover
+        m.allow_tf32 = state
+
+
+def _tf32_on() -> Any:
+    return "tf32" if hasattr(torch.backends.cuda.matmul, "fp32_precision") else True
+
+
+@contextlib.contextmanager
+def cuda_speed_flags(device: torch.device | str, enabled: bool = True) -> Iterator[None]:
+    """Within the block, on CUDA only: TF32 for fp32 matrix products
+    (``torch.backends.cuda.matmul.fp32_precision = "tf32"``; cuDNN convolutions already use TF32
+    by PyTorch's default) and cuDNN autotuning (``torch.backends.cudnn.benchmark``: the GAN nets'
+    shapes are fixed, so the first steps pick the fastest kernels); the previous flags are
+    restored on exit.
+
+    The trainer enters it around each training step only (not ``deterministic`` runs): evaluation
+    and sampling keep full fp32 products, so metrics do not depend on it. TF32 keeps fp32's range
+    with a 10-bit mantissa, the precision mixed-precision training already uses for its products.
+    On CPU (or ``enabled=False``) it changes nothing. Not measured here (no GPU).
+    """
+    if not enabled or torch.device(device).type != "cuda":
+        yield
+        return
+    before = (_tf32_state(), torch.backends.cudnn.benchmark)
+    _set_tf32_state(_tf32_on())
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        _set_tf32_state(before[0])
+        torch.backends.cudnn.benchmark = before[1]

@@ -257,3 +257,25 @@ def test_describe_device_names_the_cpu_and_its_threads() -> None:
     with open("/proc/cpuinfo") as fh:  # Linux, as in CI: the model name is read from here
         names = [ln.split(":", 1)[1].strip() for ln in fh if ln.lower().startswith("model name")]
     assert names and " ".join(names[0].split()) == cpu_model()
+
+
+def test_cuda_speed_flags_change_nothing_on_cpu_and_restore_on_cuda() -> None:
+    """TF32 + cuDNN autotuning only on CUDA, only inside the block, previous flags restored."""
+    from ganlab.device import _set_tf32_state, _tf32_on, _tf32_state, cuda_speed_flags
+
+    saved = (_tf32_state(), torch.backends.cudnn.benchmark)
+    off = "ieee" if isinstance(_tf32_on(), str) else False
+    try:
+        _set_tf32_state(off)
+        torch.backends.cudnn.benchmark = False
+        with cuda_speed_flags("cpu"):
+            assert (_tf32_state(), torch.backends.cudnn.benchmark) == (off, False)
+        with cuda_speed_flags("cuda", enabled=False):
+            assert (_tf32_state(), torch.backends.cudnn.benchmark) == (off, False)
+        with pytest.raises(RuntimeError, match="failing step"), cuda_speed_flags("cuda"):
+            assert (_tf32_state(), torch.backends.cudnn.benchmark) == (_tf32_on(), True)
+            raise RuntimeError("a failing step")
+        assert (_tf32_state(), torch.backends.cudnn.benchmark) == (off, False)
+    finally:
+        _set_tf32_state(saved[0])
+        torch.backends.cudnn.benchmark = saved[1]

@@ -69,7 +69,9 @@ def trainer_img_per_s(args: argparse.Namespace, steps: int) -> tuple[float, dict
                       precision=args.precision, channels_last=cl, compile=args.compile,
                       log_every=max(args.warmup, 1), progress=False)
     trainer = Trainer(model, ds, cfg)
+    t0 = time.perf_counter()
     trainer.fit()
+    warmup_s = time.perf_counter() - t0  # includes torch.compile's compilation with --compile
     trainer.config.steps = args.warmup + steps
     trainer.config.log_every = steps
     seen0, wall0 = trainer.history.images_seen, trainer.history.wall_time
@@ -77,7 +79,9 @@ def trainer_img_per_s(args: argparse.Namespace, steps: int) -> tuple[float, dict
     seen = trainer.history.images_seen - seen0
     wall = trainer.history.wall_time - wall0
     meta = {"precision": str(trainer.amp_dtype).replace("torch.", "") if trainer.amp_dtype else "fp32",
-            "channels_last": trainer.channels_last, "device": str(trainer.device)}
+            "channels_last": trainer.channels_last, "device": str(trainer.device),
+            "compile": bool(args.compile), "warmup_steps": args.warmup, "warmup_s": round(warmup_s, 3),
+            "step_s": round(wall / max(steps, 1), 5)}
     return seen / wall, meta
 
 

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from ganlab.data.batch import Batch
 from ganlab.data.transforms import to_uint8
-from ganlab.device import autocast_dtype, pick_device
+from ganlab.device import autocast_dtype, cuda_speed_flags, pick_device
 from ganlab.models.base import Family, Recipe, StepContext
 from ganlab.train.checkpoint import CheckpointError, latest_good, save_checkpoint
 from ganlab.train.config import History, TrainConfig
@@ -366,7 +366,8 @@ class Trainer:
         try:
             while self.step < cfg.steps:
                 cursor = self.cursor
-                bad = self._iteration(bad)
+                with cuda_speed_flags(self.device, enabled=not cfg.deterministic):
+                    bad = self._iteration(bad)
                 self.step += 1
                 self.history.images_seen += (self.cursor - cursor) * cfg.batch_size
                 if pbar is not None:
