@@ -24,6 +24,7 @@ from ganlab.train.ddp_check import (
     job_config,
     max_param_diff,
     run_distributed,
+    run_single,
     toy_data,
     toy_model,
 )
@@ -77,8 +78,13 @@ def test_resume_and_checkpoints_between_one_and_two_processes(tmp_path: Path) ->
          "resume": True},
         {**base, "name": "from_single", "steps": 6, "checkpoint_dir": str(single_dir), "checkpoint_every": 3,
          "resume": True},
+        {"name": "cyclegan", "family": "cyclegan", "steps": 1, "batch_size": 64, "seed": 0},
     ]
     multi = run_distributed(jobs, world_size=2)
+    # four networks, generators called three times before one backward, frozen Ds in G's phase: exact
+    # after a step (the tiny CycleGAN's instance norm over 2x2 maps then amplifies float noise: one
+    # process at 1 vs 2 threads differs by 2e-5 after 3 steps, so longer runs cannot be compared)
+    assert max_param_diff(run_single(jobs[-1]), multi["cyclegan"]["state"], "cyclegan") < 1e-6
     full = multi["full"]["state"]
     # a resumed distributed run continues exactly
     for k, v in full.items():
@@ -131,4 +137,8 @@ def test_what_cannot_be_exact_raises_a_clear_error(monkeypatch: pytest.MonkeyPat
         ddp.DistributedTrainer(noisy, toy_data(), cfg)
     with pytest.raises(ValueError, match="batch_size 63 cannot be split evenly over 2"):
         ddp.DistributedTrainer(toy_model("gan"), toy_data(), job_config({"steps": 1, "batch_size": 63}))
+    pooled = build("cyclegan", *toy_model("cyclegan").networks().values())  # pool_size 50
+    with pytest.raises(ValueError, match="pool of 50 past fakes is one per process"):
+        ddp.DistributedTrainer(pooled, toy_data(family="cyclegan"), cfg)
     assert ddp.distributed_reason(toy_model("wgan_gp"), 64, 2) is None
+    assert ddp.distributed_reason(toy_model("cyclegan"), 64, 2) is None

@@ -47,8 +47,20 @@ __all__ = ["toy_data", "toy_model", "job_config", "run_single", "run_distributed
 FAMILIES = ("gan", "wgan_gp")
 
 
-def toy_data(n: int = 1024) -> Dataset:
-    """``n`` ``ring8`` points (float32 ``(n, 2)``), generated in memory (seed 0)."""
+def toy_data(n: int = 1024, family: str = "gan") -> Any:
+    """``n`` ``ring8`` points (float32 ``(n, 2)``), generated in memory (seed 0); for
+    ``"cyclegan"``, an :class:`~ganlab.data.UnpairedDataset` of two domains of 64 random
+    ``(1, 8, 8)`` images."""
+    if family == "cyclegan":
+        from ganlab.data.unpaired import UnpairedDataset
+
+        def domain(name: str, seed: int) -> Dataset:
+            images = torch.randint(0, 256, (64, 1, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+            return Dataset(info=DatasetInfo(name=name, kind="image", channels=1, size=8, n_classes=None, classes=None,
+                                            source="random", licence="none"), images=images)
+
+        return UnpairedDataset(DatasetInfo(name="toy_ab", kind="image", channels=1, size=8, n_classes=None,
+                                           classes=None, source="random", licence="none"), domain("a", 1), domain("b", 2))
     points, labels = sample_mixture(ring8_means(), RING8_STD, n, torch.Generator().manual_seed(0))
     info = DatasetInfo(name="ring8", kind="points", channels=None, size=None, n_classes=None,
                        classes=None, source="generated", licence="none")
@@ -57,8 +69,16 @@ def toy_data(n: int = 1024) -> Dataset:
 
 def toy_model(family: str, seed: int = 0) -> Family:
     """The 2-D toy GAN of ``family``: MLP G ``(N, 8) -> (N, 2)`` and D ``(N, 2) -> (N,)``, 2 x 64
-    hidden units, no batch norm, no dropout; weights from ``torch.manual_seed(seed)``."""
+    hidden units, no batch norm, no dropout; weights from ``torch.manual_seed(seed)``. For
+    ``"cyclegan"``: two tiny ResNet generators ``(N, 1, 8, 8) -> (N, 1, 8, 8)`` and two PatchGAN
+    discriminators with instance norm, ``pool_size=0``."""
     torch.manual_seed(seed)
+    if family == "cyclegan":  # ResNet Gs and PatchGAN Ds with instance norm, no pool: exact under DDP
+        from ganlab.nets import PatchDiscriminator, ResNetGenerator
+
+        nets = [ResNetGenerator(channels=1, image_size=8, ngf=4, blocks=1) for _ in range(2)]
+        nets += [PatchDiscriminator(in_channels=1, ndf=4, n_layers=1, norm="instance") for _ in range(2)]
+        return build("cyclegan", *nets, pool_size=0)
     G = MLPGenerator(nz=8, out_shape=(2,), hidden=(64, 64), out_activation=None, norm="none")
     D = MLPDiscriminator(in_shape=(2,), hidden=(64, 64), dropout=0.0)
     return build(family, G, D)
@@ -75,9 +95,14 @@ def job_config(job: dict[str, Any]) -> TrainConfig:
 
 def run_single(job: dict[str, Any]) -> dict[str, torch.Tensor]:
     """Train ``job`` in this process; returns the model's ``state_dict`` (CPU tensors)."""
-    trainer = Trainer(toy_model(job["family"]), toy_data(), job_config(job))
+    trainer = Trainer(toy_model(job["family"]), toy_data(family=job["family"]), job_config(job))
     trainer.fit()
-    return {k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()}
+    return _cpu_state(trainer.model)
+
+
+def _cpu_state(model: Family) -> dict[str, Any]:
+    """``model.state_dict()`` with its tensors copied to the CPU (extra state kept as it is)."""
+    return {k: v.detach().cpu().clone() if torch.is_tensor(v) else v for k, v in model.state_dict().items()}
 
 
 def _worker(jobs: list[dict[str, Any]], out_dir: str) -> None:
@@ -97,10 +122,10 @@ def _worker(jobs: list[dict[str, Any]], out_dir: str) -> None:
     try:
         for job in jobs:
             cls = OwnZ if job.get("broken") == "own-z" else DistributedTrainer
-            trainer = cls(toy_model(job["family"]), toy_data(), job_config(job))
+            trainer = cls(toy_model(job["family"]), toy_data(family=job["family"]), job_config(job))
             trainer.fit()
             if rank == 0:
-                state = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
+                state = _cpu_state(trainer.model)
                 torch.save({"state": state, "history": trainer.history.losses}, Path(out_dir) / f"{job['name']}.pt")
             dist.barrier()
     finally:

@@ -55,7 +55,9 @@ gradient all-reduce), not merely "a run with the same hyper-parameters":
 
 What cannot be exact raises ``ValueError`` (:func:`distributed_reason`): a family that draws from
 torch's global generator (instance noise, augmentation, random label ranges, or any family not
-marked ``batches_copies``), dropout, batch norm on the CPU, a packed discriminator whose pack
+marked ``batches_copies``: ``Family.shards_reason``), CycleGAN's pool of fakes (``pool_size=0``
+trains exactly: the multi-network case, four DDP wrappers, generators called several times
+before one backward), dropout, instance norm tracking running statistics, batch norm on the CPU, a packed discriminator whose pack
 does not divide the per-rank batch, or a batch size not divisible by the world size.
 """
 
@@ -116,7 +118,7 @@ def distributed_reason(model: Family, batch_size: int, world_size: int,
     if batch_size % world_size:
         return f"batch_size {batch_size} cannot be split evenly over {world_size} processes"
     local = batch_size // world_size
-    reason = model.copies_reason()
+    reason = model.shards_reason()
     if reason:
         return f"{reason} (each rank would draw other random numbers than the single-process run)"
     on_cuda = torch.device(device).type == "cuda"
@@ -125,6 +127,9 @@ def distributed_reason(model: Family, batch_size: int, world_size: int,
             if isinstance(sub, nn.Dropout) and sub.p > 0:
                 return (f"{name}: Dropout(p={sub.p}) draws its masks from torch's global generator "
                         "(each rank would draw its own)")
+            if isinstance(sub, nn.modules.instancenorm._InstanceNorm) and sub.track_running_stats:
+                return (f"{name}: {type(sub).__name__}(track_running_stats=True) averages its statistics "
+                        "over each rank's rows")
             if isinstance(sub, _BATCH_NORMS) and not on_cuda:
                 return (f"{name}: {type(sub).__name__} normalises each rank's rows, not the global "
                         "batch, and torch's SyncBatchNorm runs only on GPU tensors; use norm='none' "
