@@ -17,7 +17,7 @@ STAMP       := $(VENV)/.installed
 REPO        ?=
 REF         ?= main
 
-.PHONY: setup test run-all readme-results smoke lint clean bench extractors checkpoints stamp sources student-notebooks help
+.PHONY: setup test run-all readme-results smoke lint clean bench ddp-check extractors checkpoints stamp sources student-notebooks help
 
 help:
 	@echo "make setup        create .venv and install ganlab with its dev extras"
@@ -27,6 +27,7 @@ help:
 	@echo "make smoke        run every notebook with PROFILE=smoke"
 	@echo "make lint         ruff + notebook storage checks"
 	@echo "make bench        measure training and metric throughput (JSON lines)"
+	@echo "make ddp-check    the same short run in one process and on 2 gloo CPU processes (DDP): one JSON line, exit 1 if they differ > 1e-4"
 	@echo "make extractors   retrain the shipped feature extractors (mnist_cnn, shapes_cnn)"
 	@echo "make checkpoints  retrain the shipped pretrained generators"
 	@echo "make repoint REPO=owner/name [REF=main]  point badges, setup cells and checkpoint downloads at a fork"
@@ -73,6 +74,9 @@ sources: setup
 bench: setup
 	$(PY) -m ganlab.bench train --model dcgan --image-size 64 --channels 3 --batch-size 64 --steps 30 --compare-plain
 	$(PY) -m ganlab.bench metrics
+
+ddp-check: setup
+	$(PY) -m ganlab.train.ddp_check
 
 extractors: setup
 	$(PY) -m ganlab.metrics.train_extractors --all --out ganlab/weights

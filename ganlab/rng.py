@@ -7,6 +7,13 @@ seeds trained together (:mod:`ganlab.train.seeds`) stacks K runs along the batch
 copy, and :func:`randn` / :func:`rand` draw each copy's rows from its own generator, in the same
 order as that copy's separate run would, so a batched copy follows its separate run's trajectory.
 
+A data-parallel run (:mod:`ganlab.train.distributed`) splits the other way: one run's global
+batch of ``B`` rows over ``W`` processes, ``B / W`` rows each. :class:`ShardGenerator` holds the
+one generator of the single-process run (same seed, same state on every rank); :func:`randn` /
+:func:`rand` draw the *global* ``(n * W, ...)`` tensor from it and return this rank's rows
+``[rank * n, (rank + 1) * n)``, so the union over the ranks is exactly what the single-process
+run draws, and every rank's generator stays in the single run's state (checkpoints compatible).
+
 With an ordinary ``torch.Generator`` (or ``None``: torch's global generator) both are plain
 ``torch.randn`` / ``torch.rand``.
 """
@@ -17,7 +24,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["CopyGenerators", "GeneratorLike", "randn", "rand"]
+__all__ = ["CopyGenerators", "ShardGenerator", "GeneratorLike", "randn", "rand"]
 
 
 class CopyGenerators:
@@ -52,7 +59,42 @@ class CopyGenerators:
             g.set_state(s.clone())
 
 
-GeneratorLike = torch.Generator | CopyGenerators | None
+class ShardGenerator:
+    """The single-process run's generator, seen by one rank of a data-parallel run.
+
+    Every rank holds the same generator (seeded with the run's seed) and draws the global batch's
+    rows from it; :func:`randn` / :func:`rand` keep rows ``[rank * n, (rank + 1) * n)`` of an
+    ``(n * world_size, ...)`` draw. The wasted draws of the other ranks' rows are the price of
+    exactness (latent codes are tiny next to a network's forward).
+
+    Args:
+        seed: the run's seed (as the single-process run's latent generator).
+        rank, world_size: this process's rank and the number of processes.
+        device: where the generator lives (this rank's device).
+    """
+
+    def __init__(self, seed: int, rank: int, world_size: int, device: torch.device | str = "cpu") -> None:
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in a world of {world_size} processes")
+        self.rank, self.world_size = int(rank), int(world_size)
+        self.device = torch.device(device)
+        self.generator = torch.Generator(device=self.device).manual_seed(int(seed))
+
+    def get_state(self) -> torch.Tensor:
+        """The generator's state (uint8, as ``torch.Generator.get_state``: the single run's format)."""
+        return self.generator.get_state()
+
+    def set_state(self, state: torch.Tensor) -> None:
+        """Restore :meth:`get_state` (also a single-process run's latent generator state)."""
+        self.generator.set_state(state.clone())
+
+
+GeneratorLike = torch.Generator | CopyGenerators | ShardGenerator | None
+
+
+def _shard(fn, n: int, shape: tuple[int, ...], generator: ShardGenerator, device, dtype) -> torch.Tensor:
+    full = fn((n * generator.world_size, *shape), generator=generator.generator, device=device, dtype=dtype)
+    return full[generator.rank * n:(generator.rank + 1) * n]
 
 
 def _per_copy(fn, n: int, shape: tuple[int, ...], generator: CopyGenerators, device, dtype) -> torch.Tensor:
@@ -64,15 +106,21 @@ def _per_copy(fn, n: int, shape: tuple[int, ...], generator: CopyGenerators, dev
 
 def randn(n: int, *shape: int, generator: GeneratorLike = None, device: torch.device | str | None = None,
           dtype: torch.dtype | None = None) -> torch.Tensor:
-    """``(n, *shape)`` standard normal; with :class:`CopyGenerators`, ``n / K`` rows per copy."""
+    """``(n, *shape)`` standard normal; with :class:`CopyGenerators`, ``n / K`` rows per copy; with
+    :class:`ShardGenerator`, this rank's ``n`` rows of the global ``(n * world_size, *shape)`` draw."""
     if isinstance(generator, CopyGenerators):
         return _per_copy(torch.randn, n, shape, generator, device, dtype)
+    if isinstance(generator, ShardGenerator):
+        return _shard(torch.randn, n, shape, generator, device, dtype)
     return torch.randn((n, *shape), generator=generator, device=device, dtype=dtype)
 
 
 def rand(n: int, *shape: int, generator: GeneratorLike = None, device: torch.device | str | None = None,
          dtype: torch.dtype | None = None) -> torch.Tensor:
-    """``(n, *shape)`` uniform on [0, 1); with :class:`CopyGenerators`, ``n / K`` rows per copy."""
+    """``(n, *shape)`` uniform on [0, 1); with :class:`CopyGenerators`, ``n / K`` rows per copy; with
+    :class:`ShardGenerator`, this rank's ``n`` rows of the global ``(n * world_size, *shape)`` draw."""
     if isinstance(generator, CopyGenerators):
         return _per_copy(torch.rand, n, shape, generator, device, dtype)
+    if isinstance(generator, ShardGenerator):
+        return _shard(torch.rand, n, shape, generator, device, dtype)
     return torch.rand((n, *shape), generator=generator, device=device, dtype=dtype)

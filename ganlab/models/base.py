@@ -302,6 +302,14 @@ class Family(nn.Module):
             return "augmentation draws from torch's global generator"
         return None
 
+    def shards_reason(self) -> str | None:
+        """``None`` when a data-parallel run of this family (:mod:`ganlab.train.distributed`: each
+        process a slice of the global batch) can follow its single-process run, else why not. The
+        step's randomness must come from the step's generator (as for :meth:`copies_reason`) and
+        every loss must be a mean over the batch's rows; state built from the whole batch (a
+        pool of fakes) must be absent."""
+        return self.copies_reason()
+
     # ----- augmentation (``augment=``; identities without it) ----------------------------
     def augment_real(self, x: Tensor) -> Tensor:
         """Classical augmentation of the real images of a batch (training only)."""

@@ -134,6 +134,17 @@ class CycleGAN(Family):
     def phases(self) -> list[Phase]:
         return [Phase("g", fresh_batch=True, freeze=("D_A", "D_B")), Phase("d", fresh_batch=False)]
 
+    def shards_reason(self) -> str | None:
+        """Data-parallel runs need ``pool_size=0``: each process would keep (and replay) a pool of
+        its own fakes, not of the global batch's. Without the pool the step draws nothing, its
+        losses are means over rows, and instance norm is per sample."""
+        if self.recipe.extra["pool_size"] > 0:
+            return (f"the pool of {self.recipe.extra['pool_size']} past fakes is one per process (each rank "
+                    "would replay its own fakes, not the global batch's); use pool_size=0")
+        if self.recipe.instance_noise > 0:
+            return "instance noise draws from torch's global generator"
+        return None
+
     def sample_inputs(self, n: int, device: torch.device | str | None = None,
                       generator: torch.Generator | None = None, *, z: Tensor | None = None,
                       source: Tensor | None = None, **conditions: Any) -> dict[str, Tensor]:

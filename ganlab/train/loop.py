@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from ganlab.data.batch import Batch
 from ganlab.data.transforms import to_uint8
 from ganlab.device import autocast_dtype, cuda_speed_flags, pick_device
-from ganlab.models.base import Family, Recipe, StepContext
+from ganlab.models.base import Family, Phase, Recipe, StepContext
 from ganlab.train.checkpoint import CheckpointError, latest_good, save_checkpoint
 from ganlab.train.config import History, TrainConfig
 from ganlab.train.ema import update_ema
@@ -106,13 +106,29 @@ class Trainer:
         if self._order is None or self._order[0] != epoch:
             self._order = (epoch, self.dataset.epoch_order(epoch, self.config.seed))
         bs = self.config.batch_size
-        idx = self._order[1][pos * bs:(pos + 1) * bs]
+        idx = self._shard(self._order[1][pos * bs:(pos + 1) * bs])
         self.cursor += 1
         if hasattr(self.dataset, "batch"):
             batch = self.dataset.batch(idx)
         else:
             batch = Batch(*self.dataset.get(idx))
         return batch.to(self.device, channels_last=self.channels_last)
+
+    def _shard(self, idx: Tensor) -> Tensor:
+        """The rows of a global batch's indices (``(B,)`` or ``(B, 2)``) this process trains on
+        (all of them; a data-parallel rank takes its slice)."""
+        return idx
+
+    @property
+    def step_batch_size(self) -> int:
+        """Rows of every batch this process computes (``StepContext.batch_size``): the configured
+        batch size (a data-parallel rank computes its share)."""
+        return self.config.batch_size
+
+    def _phase_context(self, phase: Phase) -> contextlib.AbstractContextManager[Any]:
+        """Entered around each phase's updates, after its ``freeze`` (a data-parallel run routes
+        the networks it trains through their ``DistributedDataParallel`` wrappers here)."""
+        return contextlib.nullcontext()
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.amp_dtype is None:
@@ -260,7 +276,7 @@ class Trainer:
         read at log time (no host sync per step).
         """
         model = self.model
-        ctx = StepContext(self.device, self._latent_gen, self.config.batch_size)
+        ctx = StepContext(self.device, self._latent_gen, self.step_batch_size)
         batch: Batch | None = None
         nets = model.networks()
         for p_idx, phase in enumerate(self.phases):
@@ -268,19 +284,20 @@ class Trainer:
             for net in frozen:
                 net.requires_grad_(False)
             try:
-                for i in range(phase.repeats):
-                    if batch is None or phase.fresh_batch:
-                        batch = self._next_batch()
-                    ctx.index, ctx.last = i, i == phase.repeats - 1
-                    with self._autocast():
-                        loss, logs = model.phase_loss(phase.group, batch, ctx)
-                    self._backward_step(loss, self.optimizers[phase.group])
-                    model.after_step(phase.group)
-                    self._add(phase.group, loss)
-                    for k, v in logs.items():
-                        self._add(k, v)
-                    code = (self.step + 1) * _PHASE_CODES + p_idx
-                    bad = torch.where((bad == 0) & ~torch.isfinite(loss.detach()), code, bad)
+                with self._phase_context(phase):
+                    for i in range(phase.repeats):
+                        if batch is None or phase.fresh_batch:
+                            batch = self._next_batch()
+                        ctx.index, ctx.last = i, i == phase.repeats - 1
+                        with self._autocast():
+                            loss, logs = model.phase_loss(phase.group, batch, ctx)
+                        self._backward_step(loss, self.optimizers[phase.group])
+                        model.after_step(phase.group)
+                        self._add(phase.group, loss)
+                        for k, v in logs.items():
+                            self._add(k, v)
+                        code = (self.step + 1) * _PHASE_CODES + p_idx
+                        bad = torch.where((bad == 0) & ~torch.isfinite(loss.detach()), code, bad)
             finally:
                 for net in frozen:
                     net.requires_grad_(True)
