@@ -35,6 +35,7 @@ import torch
 
 from ganlab.data.dataset import Dataset, DatasetInfo
 from ganlab.data.mixtures import RING8_STD, ring8_means, sample_mixture
+from ganlab.io import safe_torch_load
 from ganlab.models import build
 from ganlab.models.base import Family
 from ganlab.nets import MLPDiscriminator, MLPGenerator
@@ -166,7 +167,7 @@ def run_distributed(jobs: list[dict[str, Any]], world_size: int = 2,
                             "-m", "ganlab.train.ddp_check", "--worker", str(spec)], check=True, env=env)
         else:
             raise ValueError(f"launcher {launcher!r} is not known; accepted: spawn, torchrun")
-        return {job["name"]: torch.load(Path(out) / f"{job['name']}.pt", weights_only=True) for job in jobs}
+        return {job["name"]: safe_torch_load(Path(out) / f"{job['name']}.pt") for job in jobs}
 
 
 def max_param_diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], family: str) -> float:
