@@ -104,23 +104,23 @@ def _per_copy(fn, n: int, shape: tuple[int, ...], generator: CopyGenerators, dev
     return torch.cat([fn((n // k, *shape), generator=g, device=device, dtype=dtype) for g in generator.generators])
 
 
+def _draw(fn, n: int, shape: tuple[int, ...], generator: GeneratorLike, device, dtype) -> torch.Tensor:
+    if isinstance(generator, CopyGenerators):
+        return _per_copy(fn, n, shape, generator, device, dtype)
+    if isinstance(generator, ShardGenerator):
+        return _shard(fn, n, shape, generator, device, dtype)
+    return fn((n, *shape), generator=generator, device=device, dtype=dtype)
+
+
 def randn(n: int, *shape: int, generator: GeneratorLike = None, device: torch.device | str | None = None,
           dtype: torch.dtype | None = None) -> torch.Tensor:
     """``(n, *shape)`` standard normal; with :class:`CopyGenerators`, ``n / K`` rows per copy; with
     :class:`ShardGenerator`, this rank's ``n`` rows of the global ``(n * world_size, *shape)`` draw."""
-    if isinstance(generator, CopyGenerators):
-        return _per_copy(torch.randn, n, shape, generator, device, dtype)
-    if isinstance(generator, ShardGenerator):
-        return _shard(torch.randn, n, shape, generator, device, dtype)
-    return torch.randn((n, *shape), generator=generator, device=device, dtype=dtype)
+    return _draw(torch.randn, n, shape, generator, device, dtype)
 
 
 def rand(n: int, *shape: int, generator: GeneratorLike = None, device: torch.device | str | None = None,
          dtype: torch.dtype | None = None) -> torch.Tensor:
     """``(n, *shape)`` uniform on [0, 1); with :class:`CopyGenerators`, ``n / K`` rows per copy; with
     :class:`ShardGenerator`, this rank's ``n`` rows of the global ``(n * world_size, *shape)`` draw."""
-    if isinstance(generator, CopyGenerators):
-        return _per_copy(torch.rand, n, shape, generator, device, dtype)
-    if isinstance(generator, ShardGenerator):
-        return _shard(torch.rand, n, shape, generator, device, dtype)
-    return torch.rand((n, *shape), generator=generator, device=device, dtype=dtype)
+    return _draw(torch.rand, n, shape, generator, device, dtype)

@@ -27,7 +27,7 @@ import torch
 
 from ganlab.io import (
     ChecksumError,
-    atomic_torch_save_checked,
+    atomic_torch_save,
     atomic_write_json,
     file_stamp,
     load_verified,
@@ -107,18 +107,19 @@ def load_or_build(
     tensors, meta = build()
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     try:
-        atomic_torch_save_checked(
-            pt,
-            tensors,
-            format=CACHE_FORMAT,
-            key=key,
-            shapes={k: list(v.shape) for k, v in tensors.items()},
-            dtypes={k: str(v.dtype) for k, v in tensors.items()},
-            fingerprint=fingerprint,
-            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            meta=meta,
-        )
-        atomic_write_json(sidecar_path(pt), {**(read_sidecar(pt) or {}), "verified": file_stamp(pt)})
-    except (OSError, ChecksumError) as exc:
+        digest = atomic_torch_save(pt, tensors)
+        # one sidecar: the sum, and the stamp of the file just written (trusted from here on)
+        atomic_write_json(sidecar_path(pt), {
+            "sha256": digest,
+            "format": CACHE_FORMAT,
+            "key": key,
+            "shapes": {k: list(v.shape) for k, v in tensors.items()},
+            "dtypes": {k: str(v.dtype) for k, v in tensors.items()},
+            "fingerprint": fingerprint,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "meta": meta,
+            "verified": file_stamp(pt),
+        })
+    except OSError as exc:
         warnings.warn(f"could not write the data cache {pt} ({exc}); the set will be rebuilt next time", stacklevel=3)
     return tensors, meta
