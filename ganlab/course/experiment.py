@@ -4,7 +4,9 @@
 intervals from the profile, a checkpoint folder per run (on Drive when mounted), ``resume`` on
 by default — so re-running a cell after a disconnect continues where it stopped, and re-running
 a finished cell loads the result in seconds instead of training again — and a JSON record in
-``RESULTS_DIR`` that notebook 17 builds its tables from.
+``RESULTS_DIR`` that notebook 17 builds its tables from. In a ``pretrained`` session a notebook's
+headline runs come from the course's shipped finished runs (:mod:`ganlab.course.shipped_runs`)
+when they are exactly the runs asked for; their records say so (``extra.loaded_from``).
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ def train_run(session: Any, name: str, model: Family, dataset: Any, *,
         name: run name (unique within the notebook), e.g. ``"dcgan"`` or ``"bn_ablated_G"``.
         evaluator: called every ``eval_every`` steps and at the end (see :func:`make_evaluator`).
         seed: defaults to the session's seed.
-        fresh: delete this run's checkpoints first and train from scratch.
+        fresh: delete this run's checkpoints first and train from scratch (also when the
+            session is ``pretrained``).
         extra: more record fields. ``extra["untrained"]`` holds the untrained generator's
             metrics: given by the caller, or measured here with ``evaluator`` before training
             (``model`` must then be untrained, as a freshly built one is).
@@ -109,8 +112,12 @@ def train_run(session: Any, name: str, model: Family, dataset: Any, *,
     extra = dict(extra or {})
     if evaluator is not None and "untrained" not in extra:
         extra["untrained"] = dict(evaluator.evaluate(model.to(session.device).sampler(seed=seed + 1)))
-    trainer = Trainer(model, dataset, cfg, evaluator=evaluator, callbacks=list(callbacks))
+    shipped = None if fresh else _shipped(session, Path(cfg.checkpoint_dir).name)
+    trainer = Trainer(model, dataset, cfg, evaluator=evaluator, callbacks=list(callbacks),
+                      restore=shipped[0] if shipped else None)
     history = trainer.fit()
+    if shipped and trainer.restored:
+        extra["loaded_from"] = shipped[1]
     if not history.samples:
         history.samples.append((trainer.step, trainer.snapshot()))
     metrics = final_metrics(history)
@@ -121,6 +128,20 @@ def train_run(session: Any, name: str, model: Family, dataset: Any, *,
                            config={**cfg.as_dict(), "checkpoint_dir": None, "profile": S.profile},
                            history=history, metrics=metrics, device=session.device, extra=extra)
     return RunResult(name, model, history, metrics, path, trainer, extra.get("untrained"))
+
+
+def _shipped(session: Any, folder: str) -> tuple[dict[str, Any], str] | None:
+    """With ``session.pretrained``: the course's shipped finished run of checkpoint folder
+    ``folder`` and where it came from (:func:`ganlab.course.shipped_runs.find`), else None."""
+    if not getattr(session, "pretrained", False):
+        return None
+    from ganlab.course.shipped_runs import find
+
+    found = find(session.notebook, folder, Path(session.checkpoint_root) / "shipped")
+    if found is not None:
+        print(f"PRETRAINED: {found[1]} ({found[0]['step']} steps, trained in "
+              f"{found[0]['history'].get('wall_time', 0):.0f} s when it was made)")
+    return found
 
 
 def _run_config(session: Any, name: str, folder: str, seed: int, fresh: bool,
@@ -156,8 +177,12 @@ def _train_batch(session: Any, name: str, models: list[Family], dataset: Any, se
             base_untrained[seed] = dict(untrained[seed])
         elif evaluator is not None:
             base_untrained[seed] = dict(evaluator.evaluate(model.to(session.device).sampler(seed=seed + 1)))
-    trainer = SeedBatchTrainer(models, dataset, cfg, seeds, evaluator=evaluator, callbacks=list(callbacks))
+    shipped = None if fresh else _shipped(session, folder)
+    trainer = SeedBatchTrainer(models, dataset, cfg, seeds, evaluator=evaluator, callbacks=list(callbacks),
+                               restore=shipped[0] if shipped else None)
     trainer.fit()
+    if shipped and trainer.restored:
+        extra = {**extra, "loaded_from": shipped[1]}
     out = []
     for k, seed in enumerate(seeds):
         history = trainer.copy_history(k)

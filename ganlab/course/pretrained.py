@@ -40,7 +40,7 @@ from ganlab.shipped import (
 
 __all__ = ["SPECS", "train_checkpoint", "load_generator", "load_or_train",
            "shipped_dir", "PretrainedError", "SHIPPED_SHA256", "checkpoint_url",
-           "download_checkpoint"]
+           "download_checkpoint", "checkpoint_base_url", "fetch_pinned"]
 
 SPECS: dict[str, dict[str, Any]] = {
     "dcgan_mnist5k": {"dataset": "mnist5k", "image_size": 28, "channels": 1, "nz": 64,
@@ -179,13 +179,13 @@ def load_generator(name: str, folder: str | Path | None = None,
     return G.to(device).eval()
 
 
-def checkpoint_url(name: str) -> str:
-    """Where shipped checkpoint ``name`` is downloaded from.
+def checkpoint_base_url() -> str:
+    """The folder URL the shipped checkpoints are downloaded from (no trailing slash).
 
-    ``$GANLAB_CHECKPOINT_URL/<name>.pt`` when that variable is set (a mirror; the tests), else
-    ``https://raw.githubusercontent.com/<repo>/<ref>/data/checkpoints/<name>.pt`` with the
-    repository and ref of ``ganlab/course/course.toml`` (``make repoint`` changes them), or of
-    ``$GANLAB_REPO`` / ``$GANLAB_REF`` when the setup cell was pointed elsewhere with them.
+    ``$GANLAB_CHECKPOINT_URL`` when that variable is set (a mirror; the tests), else
+    ``https://raw.githubusercontent.com/<repo>/<ref>/data/checkpoints`` with the repository and
+    ref of ``ganlab/course/course.toml`` (``make repoint`` changes them), or of ``$GANLAB_REPO`` /
+    ``$GANLAB_REF`` when the setup cell was pointed elsewhere with them.
     """
     from ganlab.course.stamping import course_config
 
@@ -196,7 +196,39 @@ def checkpoint_url(name: str) -> str:
         repo = repo if repo.count("/") == 1 and "://" not in repo else cfg["repo"]
         ref = os.environ.get("GANLAB_REF") or cfg["ref"]
         base = f"https://raw.githubusercontent.com/{repo}/{ref}/data/checkpoints"
-    return f"{base}/{name}.pt"
+    return base
+
+
+def checkpoint_url(name: str) -> str:
+    """Where shipped checkpoint ``name`` is downloaded from: ``<checkpoint_base_url()>/<name>.pt``."""
+    return f"{checkpoint_base_url()}/{name}.pt"
+
+
+def fetch_pinned(url: str, expected: str, what: str, timeout: float = DOWNLOAD_TIMEOUT_S,
+                 error: type[ValueError] = PretrainedError) -> bytes:
+    """The bytes at ``url``, only if their sha256 is ``expected`` (a sum pinned in the code, never
+    one taken from the server). Nothing is written.
+
+    Raises:
+        ``error``: offline, not found, larger than 64 MiB or another file (one clear message).
+    """
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 - https or a test's file/http
+            data = r.read(MAX_DOWNLOAD_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        raise error(f"could not download {what} from {url}: HTTP {exc.code} "
+                    f"{exc.reason} (is ganlab/course/course.toml's repository public and "
+                    f"does it hold data/checkpoints/ at that ref?)") from None
+    except (OSError, ValueError) as exc:  # URLError, timeouts, refused connections, bad URLs
+        reason = getattr(exc, "reason", None) or exc
+        raise error(f"could not download {what} from {url}: {reason} "
+                    f"(no internet in this runtime?)") from None
+    got = sha256_bytes(data)
+    if len(data) > MAX_DOWNLOAD_BYTES or got != expected:
+        raise error(f"the {what} downloaded from {url} ({len(data)} bytes) is "
+                    f"not the course's file: sha256 {got[:16]}..., pinned "
+                    f"{expected[:16]}...; it was not used and nothing was written")
+    return data
 
 
 def download_checkpoint(name: str, dest: str | Path, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
@@ -214,22 +246,7 @@ def download_checkpoint(name: str, dest: str | Path, timeout: float = DOWNLOAD_T
     if expected is None:
         raise PretrainedError(f"no pinned sha256 for {name!r} in SHIPPED_SHA256; it cannot be downloaded")
     url = checkpoint_url(name)
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 - https or a test's file/http
-            data = r.read(MAX_DOWNLOAD_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        raise PretrainedError(f"could not download checkpoint {name} from {url}: HTTP {exc.code} "
-                              f"{exc.reason} (is ganlab/course/course.toml's repository public and "
-                              f"does it hold data/checkpoints/ at that ref?)") from None
-    except (OSError, ValueError) as exc:  # URLError, timeouts, refused connections, bad URLs
-        reason = getattr(exc, "reason", None) or exc
-        raise PretrainedError(f"could not download checkpoint {name} from {url}: {reason} "
-                              f"(no internet in this runtime?)") from None
-    got = sha256_bytes(data)
-    if len(data) > MAX_DOWNLOAD_BYTES or got != expected:
-        raise PretrainedError(f"the checkpoint {name} downloaded from {url} ({len(data)} bytes) is "
-                              f"not the course's file: sha256 {got[:16]}..., pinned "
-                              f"{expected[:16]}...; it was not used and nothing was written")
+    data = fetch_pinned(url, expected, f"checkpoint {name}", timeout)
     out = Path(dest)
     path = atomic_write_bytes(out / f"{name}.pt", data)
     try:

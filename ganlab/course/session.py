@@ -86,6 +86,8 @@ class Session:
         settings: the profile's settings for this notebook (``S.steps``, ``S.batch_size``...).
         device: the torch device everything runs on.
         data_dir, results_dir, checkpoint_root: absolute folders.
+        pretrained: take the notebook's headline runs from the course's shipped finished runs
+            (:mod:`ganlab.course.shipped_runs`) instead of training them.
     """
 
     notebook: str
@@ -96,6 +98,7 @@ class Session:
     results_dir: Path
     checkpoint_root: Path
     notes: list[str] = field(default_factory=list)
+    pretrained: bool = False
 
     @property
     def profile(self) -> str:
@@ -129,16 +132,22 @@ def start(
     data_dir: str | None = None,
     results_dir: str | None = None,
     use_drive: bool | None = None,
+    pretrained: bool = False,
 ) -> Session:
     """Validate a notebook's parameters and prepare the run (see module docstring).
 
     Args:
         notebook: the notebook's stem; selects ``ganlab/profiles/<notebook>.toml`` overrides.
         use_drive: ``None`` = use Google Drive when it is mounted in Colab; ``False`` never.
+        pretrained: the notebook's ``PRETRAINED``: load its headline runs from the shipped
+            weights (seconds) instead of training them; the other runs train as usual.
 
     Raises:
-        ValueError: unknown profile or device, negative seed, or a folder that is not writable.
+        ValueError: unknown profile or device, negative seed, a folder that is not writable, or
+            a ``pretrained`` that is not True / False.
     """
+    if not isinstance(pretrained, bool):
+        raise ValueError(f"PRETRAINED must be True or False, got {pretrained!r}")
     cfg = settings(profile, notebook)
     seed_everything(seed)
     dev = pick_device(device)
@@ -174,8 +183,22 @@ def start(
         )
         warnings.warn(msg, stacklevel=2)
         notes.append(msg)
-    session = Session(notebook, cfg, seed, dev, data_path, results_path, ckpt_root, notes)
+    if pretrained:
+        notes.append(_pretrained_note(notebook))
+    session = Session(notebook, cfg, seed, dev, data_path, results_path, ckpt_root, notes, pretrained)
     print(session)
     for note in notes:
         print("note:", note)
     return session
+
+
+def _pretrained_note(notebook: str) -> str:
+    """What ``PRETRAINED = True`` does in ``notebook``."""
+    from ganlab.course.shipped_runs import shipped_for
+
+    runs = shipped_for(notebook)
+    if not runs:
+        return "PRETRAINED = True: this notebook ships no finished runs; every run trains."
+    return (f"PRETRAINED = True: run(s) {', '.join(runs)} load from the course's shipped weights when "
+            "they are exactly the runs asked for (the quick profile, unchanged settings); the other "
+            "runs train.")

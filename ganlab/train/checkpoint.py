@@ -13,6 +13,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ganlab.io import (
     ChecksumError,
     atomic_torch_save_checked,
@@ -21,7 +23,12 @@ from ganlab.io import (
     sidecar_path,
 )
 
-__all__ = ["save_checkpoint", "list_checkpoints", "latest_good", "load_checkpoint", "CheckpointError"]
+__all__ = ["save_checkpoint", "list_checkpoints", "latest_good", "load_checkpoint", "CheckpointError",
+           "finished_run", "FINISHED_KEYS"]
+
+#: What a finished run keeps (:func:`finished_run`): everything but the optimiser, scheduler,
+#: scaler and RNG states, which only continuing a run needs.
+FINISHED_KEYS = ("format", "family", "step", "cursor", "history", "config", "samples", "recipe", "identity")
 
 _NAME = re.compile(r"^ckpt-(\d{8})\.pt$")
 
@@ -71,3 +78,38 @@ def latest_good(folder: str | Path, map_location: Any = "cpu") -> tuple[Path, di
         except CheckpointError as exc:
             warnings.warn(f"{exc}; trying the previous checkpoint", stacklevel=2)
     return None
+
+
+def finished_run(state: dict[str, Any], networks: tuple[str, ...] | None = None,
+                 dtype: torch.dtype = torch.float16) -> dict[str, Any]:
+    """A finished run's checkpoint made small enough to ship: what loading it needs, not training on.
+
+    Keeps :data:`FINISHED_KEYS` (weights, history, training samples, config, run identity) and
+    drops the optimiser, scheduler, scaler and RNG states. Floating-point weights are cast to
+    ``dtype`` (fp16 halves the file; a generator's outputs move by ~1e-3 of their [-1, 1]
+    range); integer buffers (batch-norm counters) stay as they are.
+
+    Args:
+        state: a :meth:`ganlab.train.Trainer.state_dict` checkpoint whose ``step`` reached its
+            config's ``steps``.
+        networks: the networks to keep, by their name in the model (``("G", "G_ema")``); None
+            keeps all. The others are left at their initial weights when the run is loaded.
+
+    Returns:
+        ``{...FINISHED_KEYS, "model", "finished": True, "networks": [...], "weights_dtype"}``.
+
+    Raises:
+        CheckpointError: the run is not finished, or ``networks`` names none of its weights.
+    """
+    steps = int(state.get("config", {}).get("steps", -1))
+    if int(state.get("step", -1)) != steps:
+        raise CheckpointError(f"checkpoint at step {state.get('step')} of {steps}: only a finished run can be shipped")
+    model = state["model"]
+    present = sorted({k.split(".", 1)[0] for k in model})
+    keep = present if networks is None else [n for n in present if n in networks]
+    if not keep:
+        raise CheckpointError(f"networks {networks} match none of the run's networks {present}")
+    weights = {k: (v.to(dtype) if torch.is_tensor(v) and v.is_floating_point() else v)
+               for k, v in model.items() if k.split(".", 1)[0] in keep}
+    return {**{k: state[k] for k in FINISHED_KEYS if k in state}, "model": weights, "finished": True,
+            "networks": keep, "weights_dtype": str(dtype).removeprefix("torch.")}

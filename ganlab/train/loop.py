@@ -57,12 +57,20 @@ class Trainer:
         evaluator: object with ``evaluate(sample_fn) -> dict[str, float]`` (e.g.
             :class:`ganlab.metrics.Evaluator`), called every ``eval_every`` iterations and at the end.
         callbacks: functions ``f(trainer, step)`` called after every log point (plots, custom logs).
+        restore: a finished run's state (:func:`ganlab.train.checkpoint.finished_run`, e.g. the
+            course's shipped weights): when it is this run, :meth:`fit` takes its result instead
+            of training (:meth:`restore_finished`; ``restored`` says whether it did,
+            ``restore_refused`` why not). The run's own finished checkpoint comes first.
     """
 
     def __init__(self, model: Family, dataset: Any, config: TrainConfig | None = None,
                  evaluator: Any | None = None,
-                 callbacks: list[Callable[[Trainer, int], None]] | None = None) -> None:
+                 callbacks: list[Callable[[Trainer, int], None]] | None = None,
+                 restore: dict[str, Any] | None = None) -> None:
         self.model = model
+        self.restore = restore
+        self.restored = False  # True once fit() took the run from ``restore``
+        self.restore_refused: str | None = None  # why ``restore`` did not fit this run
         self.dataset = dataset
         self.config = (config or TrainConfig()).validate()
         self.evaluator = evaluator
@@ -189,10 +197,7 @@ class Trainer:
             raise CheckpointError(
                 f"checkpoint does not fit this model's architecture: {first[0].strip()}") from None
         if "identity" in state:  # (checkpoints of format 1 written before it was stored: not checked)
-            saved = dict(state["identity"])
-            # recipe fields added later (scheduler, lr_gamma) were their defaults in older checkpoints
-            saved["recipe"] = {**_RECIPE_DEFAULTS, **saved.get("recipe", {})}
-            differ = _differences(saved, self.run_identity())
+            differ = self._identity_differences(state["identity"])
             if differ:
                 raise CheckpointError(
                     "checkpoint is of another run (" + "; ".join(differ) + "): delete its folder "
@@ -212,6 +217,50 @@ class Trainer:
         self.history = History.from_dict(state["history"])
         self.history.samples = [(int(step), grid) for step, grid in state.get("samples", [])]
         self.history.resumed_from = self.step
+
+    def _identity_differences(self, identity: dict[str, Any]) -> list[str]:
+        """How a checkpoint's :meth:`run_identity` differs from this run's (empty: the same run)."""
+        saved = dict(identity)
+        # recipe fields added later (scheduler, lr_gamma) were their defaults in older checkpoints
+        saved["recipe"] = {**_RECIPE_DEFAULTS, **saved.get("recipe", {})}
+        return _differences(saved, self.run_identity())
+
+    def restore_finished(self, state: dict[str, Any]) -> str | None:
+        """Take the result of a finished run instead of training it: the weights, history and
+        training samples of a :func:`ganlab.train.checkpoint.finished_run` state (no optimiser
+        state: the run cannot continue from it). Called by :meth:`fit` with ``restore``.
+
+        Nothing is changed unless the state is this very run: the same family, step count
+        (= ``config.steps``), :meth:`run_identity` and weight shapes. Networks the state does not
+        hold (``state["networks"]``) keep their current weights.
+
+        Returns:
+            None when restored, else why the state does not fit (then the run trains as usual).
+        """
+        cfg = self.config
+        if not state.get("finished"):
+            return "not a finished run's weights"
+        if state.get("family") != self.model.family:
+            return f"it is of family {state.get('family')!r}, this run {self.model.family!r}"
+        if int(state.get("step", -1)) != cfg.steps:
+            return f"it trained {state.get('step')} steps, this run asks for {cfg.steps}"
+        differ = self._identity_differences(state.get("identity", {}))
+        if differ:
+            return "; ".join(differ)
+        own = self.model.state_dict()
+        weights = state["model"]
+        kept = set(state.get("networks", ()))
+        wrong = [k for k, v in weights.items() if k not in own or (torch.is_tensor(v) and v.shape != own[k].shape)]
+        absent = [k for k in own if k not in weights and k.split(".", 1)[0] in kept]
+        if wrong or absent:
+            return f"its weights do not fit this model ({(wrong + absent)[0]} and {len(wrong + absent) - 1} more)"
+        self.model.load_state_dict(weights, strict=False)  # fp16 copies are cast to each tensor's dtype
+        self.step = int(state["step"])
+        self.cursor = int(state["cursor"])
+        self.history = History.from_dict(state["history"])
+        self.history.samples = [(int(step), grid) for step, grid in state.get("samples", [])]
+        self.history.resumed_from = self.step
+        return None
 
     def _save(self) -> Path | None:
         if self.checkpoint_dir is None:
@@ -249,6 +298,11 @@ class Trainer:
                 path, state = found
                 self.load_state_dict(state)
                 print(f"Resuming from {path.name} (step {self.step} of {cfg.steps}).")
+        if self.restore is not None and self.step < cfg.steps:
+            self.restore_refused = self.restore_finished(self.restore)
+            self.restored = self.restore_refused is None
+            print("Took the given finished run: nothing to train." if self.restored else
+                  f"The given finished run is not this run ({self.restore_refused}): training it.")
         if hasattr(self.dataset, "to"):
             self.dataset.to(self.device)
 

@@ -129,7 +129,7 @@ class SeedBatchTrainer(Trainer):
         config: the run's :class:`TrainConfig`; ``batch_size`` is per copy, ``seed`` is ignored
             (each copy has its own).
         seeds: one per model, in order.
-        evaluator, callbacks: as for :class:`Trainer`; the evaluator evaluates every copy (with
+        evaluator, callbacks, restore: as for :class:`Trainer`; the evaluator evaluates every copy (with
             its seed's sampler, as its separate run would); callbacks get this trainer.
 
     Raises:
@@ -139,7 +139,8 @@ class SeedBatchTrainer(Trainer):
 
     def __init__(self, models: Sequence[Family], dataset: Any, config: TrainConfig,
                  seeds: Sequence[int], evaluator: Any | None = None,
-                 callbacks: list[Callable[[Trainer, int], None]] | None = None) -> None:
+                 callbacks: list[Callable[[Trainer, int], None]] | None = None,
+                 restore: dict[str, Any] | None = None) -> None:
         seeds = [int(s) for s in seeds]
         if len(seeds) != len(models) or len(set(seeds)) != len(seeds) or not seeds:
             raise ValueError(f"one distinct seed per model is needed; got {len(models)} models and seeds {seeds}")
@@ -149,7 +150,7 @@ class SeedBatchTrainer(Trainer):
         model = stack_family(models)
         batched_cfg = dataclasses.replace(config, batch_size=config.batch_size * self.copies, seed=seeds[0])
         super().__init__(model, CopyData(dataset, seeds, config.batch_size), batched_cfg,
-                         evaluator=evaluator, callbacks=callbacks)
+                         evaluator=evaluator, callbacks=callbacks, restore=restore)
         self.copy_evals: list[dict[str, Any]] = []
 
     # ----- what differs from one run ------------------------------------------------------
