@@ -15,7 +15,7 @@ from ganlab.course import shipped_runs
 from ganlab.course.experiment import train_run, train_seeds
 from ganlab.models import build
 from ganlab.shipped import MANIFEST
-from ganlab.train import CheckpointError, Trainer, TrainConfig, latest_good
+from ganlab.train import CheckpointError, TrainConfig, Trainer, latest_good
 from ganlab.train.checkpoint import finished_run
 from tests.helpers import dcgan_pair, mlp_pair, tiny_images, tiny_points
 from tests.test_colab_path import served  # noqa: F401 - the 127.0.0.1 file server fixture
