@@ -1,6 +1,7 @@
 # ganlab — the two commands a newcomer needs: `make run-all` and `make test`.
 # Variables: PROFILE (smoke|quick|full), DEVICE (auto|cpu|cuda|mps), DATA_DIR, RESULTS_DIR,
-# NOTEBOOKS (a subset), JOBS (notebooks at a time), GPUS (0,1,...: one notebook per GPU).
+# NOTEBOOKS (a subset), JOBS (notebooks at a time), GPUS (0,1,...: one notebook per GPU),
+# PRETRAINED=1 (load each notebook's shipped headline runs instead of training them).
 
 PYTHON      ?= python3
 VENV        ?= .venv
@@ -8,7 +9,8 @@ PY          := $(VENV)/bin/python
 PROFILE     ?= quick
 DEVICE      ?= auto
 DATA_DIR    ?= $(CURDIR)/data/cache
-RESULTS_DIR ?= $(CURDIR)/build/results/$(PROFILE)
+PRETRAINED  ?=
+RESULTS_DIR ?= $(CURDIR)/build/results/$(PROFILE)$(if $(PRETRAINED),-pretrained)
 NOTEBOOKS   ?=
 JOBS        ?= 2
 GPUS        ?=
@@ -29,7 +31,7 @@ help:
 	@echo "make bench        measure training and metric throughput (JSON lines)"
 	@echo "make ddp-check    the same short run in one process and on 2 gloo CPU processes (DDP): one JSON line, exit 1 if they differ > 1e-4"
 	@echo "make extractors   retrain the shipped feature extractors (mnist_cnn, shapes_cnn)"
-	@echo "make checkpoints  retrain the shipped pretrained generators"
+	@echo "make checkpoints  rebuild the shipped generators and finished headline runs (PRETRAINED=1)"
 	@echo "make repoint REPO=owner/name [REF=main]  point badges, setup cells and checkpoint downloads at a fork"
 	@echo "make stamp        stamp setup cell, badge and Sources cell into notebooks/; write docs/SOURCES.md"
 	@echo "make sources      write docs/SOURCES.md from ganlab/course/sources.toml"
@@ -51,7 +53,7 @@ test: setup
 
 run-all: setup
 	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m ganlab.course.runner --profile $(PROFILE) --device $(DEVICE) \
-		--data-dir $(DATA_DIR) --results-dir $(RESULTS_DIR) --jobs $(JOBS) $(if $(GPUS),--gpus $(GPUS)) $(NOTEBOOKS)
+		--data-dir $(DATA_DIR) --results-dir $(RESULTS_DIR) --jobs $(JOBS) $(if $(GPUS),--gpus $(GPUS)) $(if $(PRETRAINED),--pretrained) $(NOTEBOOKS)
 
 readme-results: setup
 	$(PY) tools/readme_results.py --profile $(PROFILE)
@@ -81,8 +83,12 @@ ddp-check: setup
 extractors: setup
 	$(PY) -m ganlab.metrics.train_extractors --all --out ganlab/weights
 
+# the shipped generators (notebooks 17, 18) and each notebook's finished headline runs
+# (PRETRAINED = True), harvested from a quick run-all's checkpoints (made first if absent)
 checkpoints: setup
 	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m ganlab.course.pretrained --all --out data/checkpoints
+	test -d build/results/quick/checkpoints || $(MAKE) run-all PROFILE=quick PRETRAINED=
+	$(PY) -m ganlab.course.shipped_runs --from build/results/quick/checkpoints
 
 .PHONY: repoint
 repoint: setup

@@ -250,3 +250,20 @@ def test_run_all_in_parallel_keeps_the_serial_summary(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "ganlab.course.runner", "--gpus", "0,x"],
                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert bad.returncode == 2 and "--gpus takes distinct device indices" in bad.stderr
+
+
+@pytest.mark.notebook
+def test_run_all_pretrained_passes_the_parameter_and_keeps_apart(tmp_path: Path) -> None:
+    """--pretrained: PRETRAINED = True in every notebook; executed copies, records and summary
+    go to <profile>-pretrained folders (never the course's summary that README results use)."""
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "05_x.ipynb", "assert PRETRAINED is True, PRETRAINED\nprint(RESULTS_DIR)")
+    proc = subprocess.run([sys.executable, "-m", "ganlab.course.runner", "--profile", "smoke", "--pretrained"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads((tmp_path / "build" / "notebooks" / "smoke-pretrained" / "summary.json").read_text())
+    assert summary["pretrained"] is True and summary["notebooks"][0]["status"] == "ok"
+    assert not (tmp_path / "build" / "notebooks" / "smoke").exists()
+    executed = (tmp_path / "build" / "notebooks" / "smoke-pretrained" / "05_x.ipynb").read_text()
+    assert "results/smoke-pretrained" in executed

@@ -99,3 +99,14 @@ def test_a_summary_of_part_of_the_course_is_refused(tmp_path: Path, capsys) -> N
     other.mkdir()
     assert readme_results.main(["--readme", str(readme), "--build", str(build), *_course(other)]) == 1
     assert readme.read_text() == README
+
+
+def test_a_pretrained_run_is_refused(tmp_path: Path, capsys) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+    build = _build(tmp_path)
+    summary_path = build / "notebooks" / "quick" / "summary.json"
+    summary_path.write_text(json.dumps({**json.loads(summary_path.read_text()), "pretrained": True}))
+    assert readme_results.main(["--readme", str(readme), "--build", str(build), *_course(tmp_path)]) == 1
+    assert "a PRETRAINED run" in capsys.readouterr().err
+    assert readme.read_text() == README

@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{summary_path}: not a run of the whole course (missing: {sorted(set(course) - ran)}); "
               f"run `make run-all PROFILE={args.profile}` without NOTEBOOKS=", file=sys.stderr)
         return 1
+    if summary.get("pretrained"):
+        print(f"{summary_path}: a PRETRAINED run (shipped runs loaded, not trained); publish a run that "
+              "trained everything", file=sys.stderr)
+        return 1
     if summary.get("profile") != args.profile or any(s["status"] != "ok" for s in summary["notebooks"]):
         print(f"{summary_path}: not a clean {args.profile} run; fix the failures before publishing",
               file=sys.stderr)

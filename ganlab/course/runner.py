@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1,
                         help="notebooks at a time (each with cores/jobs threads); 1 = one after another")
     parser.add_argument("--gpus", default="", help="comma-separated CUDA devices: one notebook per GPU")
+    parser.add_argument("--pretrained", action="store_true",
+                        help="PRETRAINED = True: load the notebooks' shipped headline runs instead of "
+                             "training them (default out / results: <profile>-pretrained)")
     args = parser.parse_args(argv)
     try:
         gpus = parse_gpus(args.gpus)
@@ -190,12 +193,15 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"not found: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
-    out = args.out or root / "build" / "notebooks" / args.profile
-    results = args.results_dir or str(root / "build" / "results" / args.profile)
+    flavour = args.profile + ("-pretrained" if args.pretrained else "")
+    out = args.out or root / "build" / "notebooks" / flavour
+    results = args.results_dir or str(root / "build" / "results" / flavour)
     cwd = nb_dir if nb_dir.is_dir() else root
     # Paths relative to the notebooks' working folder: executed copies carry no home folders.
     params: dict[str, object] = {"PROFILE": args.profile, "DEVICE": args.device, "SEED": args.seed,
                                  "RESULTS_DIR": os.path.relpath(Path(results).resolve(), cwd)}
+    if args.pretrained:
+        params["PRETRAINED"] = True
     if args.data_dir:
         params["DATA_DIR"] = os.path.relpath(Path(args.data_dir).resolve(), cwd)
     course = {p.resolve() for p in nb_dir.glob("[0-9][0-9]_*.ipynb")}
@@ -220,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     # some notebooks (make run-all NOTEBOOKS=...) is kept beside it and leaves it untouched.
     name = "summary.json" if complete else "summary-partial.json"
     atomic_write_json(out / name, {"profile": args.profile, "total_minutes": round(total, 2),
-                                   "complete": complete, "jobs": len(gpus) or args.jobs,
+                                   "complete": complete, "pretrained": args.pretrained,
+                                   "jobs": len(gpus) or args.jobs,
                                    "gpus": gpus, "notebooks": summary})
     if not complete:
         print(f"partial run ({len(paths)} of {len(course)} notebooks): wrote {name}; "
