@@ -12,6 +12,7 @@ when they are exactly the runs asked for; their records say so (``extra.loaded_f
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import shutil
@@ -22,6 +23,7 @@ from typing import Any
 
 from torch import nn
 
+from ganlab.course.ranks import fit, on_main
 from ganlab.course.records import save_record
 from ganlab.io import atomic_write_json
 from ganlab.models.base import Family
@@ -111,11 +113,11 @@ def train_run(session: Any, name: str, model: Family, dataset: Any, *,
     cfg = _run_config(session, name, f"{name}-seed{seed}", seed, fresh, overrides)
     extra = dict(extra or {})
     if evaluator is not None and "untrained" not in extra:
-        extra["untrained"] = dict(evaluator.evaluate(model.to(session.device).sampler(seed=seed + 1)))
+        extra["untrained"] = on_main(lambda: dict(evaluator.evaluate(model.to(session.device).sampler(seed=seed + 1))))
     shipped = None if fresh else _shipped(session, Path(cfg.checkpoint_dir).name)
-    trainer = Trainer(model, dataset, cfg, evaluator=evaluator, callbacks=list(callbacks),
-                      restore=shipped[0] if shipped else None)
-    history = trainer.fit()
+    trainer = fit(model, dataset, cfg, evaluator=evaluator, callbacks=callbacks,
+                  restore=shipped[0] if shipped else None)
+    history = trainer.history
     if shipped and trainer.restored:
         extra["loaded_from"] = shipped[1]
     if not history.samples:
@@ -123,10 +125,10 @@ def train_run(session: Any, name: str, model: Family, dataset: Any, *,
     metrics = final_metrics(history)
     path = Path()
     if record:
-        path = save_record(session.results_dir, notebook=session.notebook, run=name,
-                           dataset=dataset.info.name, seed=seed, model=model,
-                           config={**cfg.as_dict(), "checkpoint_dir": None, "profile": S.profile},
-                           history=history, metrics=metrics, device=session.device, extra=extra)
+        path = on_main(lambda: save_record(
+            session.results_dir, notebook=session.notebook, run=name, dataset=dataset.info.name, seed=seed,
+            model=model, config={**cfg.as_dict(), "checkpoint_dir": None, "profile": S.profile},
+            history=history, metrics=metrics, device=session.device, extra=extra))
     return RunResult(name, model, history, metrics, path, trainer, extra.get("untrained"))
 
 
@@ -166,8 +168,6 @@ def _train_batch(session: Any, name: str, models: list[Family], dataset: Any, se
                  **overrides: Any) -> list[RunResult]:
     """The seeds of run ``name`` as one batched model (:class:`ganlab.train.seeds.SeedBatchTrainer`);
     one :class:`RunResult` and record per seed."""
-    from ganlab.train.seeds import SeedBatchTrainer
-
     S = session.settings
     folder = f"{name}-seeds{'-'.join(map(str, seeds))}"
     cfg = _run_config(session, name, folder, seeds[0], fresh, overrides)
@@ -176,11 +176,11 @@ def _train_batch(session: Any, name: str, models: list[Family], dataset: Any, se
         if untrained is not None and seed in untrained:
             base_untrained[seed] = dict(untrained[seed])
         elif evaluator is not None:
-            base_untrained[seed] = dict(evaluator.evaluate(model.to(session.device).sampler(seed=seed + 1)))
+            base_untrained[seed] = on_main(
+                lambda m=model, s=seed: dict(evaluator.evaluate(m.to(session.device).sampler(seed=s + 1))))
     shipped = None if fresh else _shipped(session, folder)
-    trainer = SeedBatchTrainer(models, dataset, cfg, seeds, evaluator=evaluator, callbacks=list(callbacks),
-                               restore=shipped[0] if shipped else None)
-    trainer.fit()
+    trainer = fit(models, dataset, cfg, evaluator=evaluator, callbacks=callbacks,
+                  restore=shipped[0] if shipped else None, seeds=seeds)
     if shipped and trainer.restored:
         extra = {**extra, "loaded_from": shipped[1]}
     out = []
@@ -194,9 +194,10 @@ def _train_batch(session: Any, name: str, models: list[Family], dataset: Any, se
             rec_extra["untrained"] = base_untrained[seed]
         config = {**cfg.as_dict(), "seed": seed, "batch_size": trainer.per_copy_batch,
                   "checkpoint_dir": None, "profile": S.profile}
-        path = save_record(session.results_dir, notebook=session.notebook, run=name,
-                           dataset=dataset.info.name, seed=seed, model=model, config=config,
-                           history=history, metrics=metrics, device=session.device, extra=rec_extra)
+        path = on_main(functools.partial(
+            save_record, session.results_dir, notebook=session.notebook, run=name, dataset=dataset.info.name,
+            seed=seed, model=model, config=config, history=history, metrics=metrics, device=session.device,
+            extra=rec_extra))
         out.append(RunResult(name, model, history, metrics, path, trainer, base_untrained.get(seed)))
     return out
 
@@ -275,21 +276,21 @@ def record_as(session: Any, run: RunResult, name: str) -> RunResult:
     """
     if not name or "/" in name:
         raise ValueError(f"run name must be a non-empty string without '/', got {name!r}")
-    if not run.record or not Path(run.record).is_file():
-        cfg = run.trainer.config
-        path = save_record(session.results_dir, notebook=session.notebook, run=name,
-                           dataset=run.trainer.dataset.info.name, seed=cfg.seed, model=run.model,
-                           config={**cfg.as_dict(), "checkpoint_dir": None, "profile": session.settings.profile},
-                           history=run.history, metrics=run.metrics, device=session.device,
-                           extra={"same_training_as": run.name,
-                                  **({"untrained": run.untrained} if run.untrained else {})})
-        return dataclasses.replace(run, name=name, record=path)
-    rec = json.loads(Path(run.record).read_text(encoding="utf-8"))
-    rec["run"] = name
-    rec.setdefault("extra", {})["same_training_as"] = run.name
-    path = Path(run.record).with_name(f"{rec['notebook']}__{name}__seed{rec['seed']}.json")
-    atomic_write_json(path, rec)
-    return dataclasses.replace(run, name=name, record=path)
+    def write() -> Path:
+        if not run.record or not Path(run.record).is_file():
+            cfg = run.trainer.config
+            return save_record(session.results_dir, notebook=session.notebook, run=name,
+                               dataset=run.trainer.dataset.info.name, seed=cfg.seed, model=run.model,
+                               config={**cfg.as_dict(), "checkpoint_dir": None, "profile": session.settings.profile},
+                               history=run.history, metrics=run.metrics, device=session.device,
+                               extra={"same_training_as": run.name,
+                                      **({"untrained": run.untrained} if run.untrained else {})})
+        rec = json.loads(Path(run.record).read_text(encoding="utf-8"))
+        rec["run"] = name
+        rec.setdefault("extra", {})["same_training_as"] = run.name
+        return atomic_write_json(Path(run.record).with_name(f"{rec['notebook']}__{name}__seed{rec['seed']}.json"), rec)
+
+    return dataclasses.replace(run, name=name, record=on_main(write))  # (under torchrun: rank 0 writes)
 
 
 def seed_summary(groups: Mapping[Any, Sequence[RunResult]], keys: Mapping[str, str],

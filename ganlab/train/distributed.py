@@ -155,7 +155,7 @@ class DistributedTrainer(Trainer):
     """One rank of a data-parallel run that follows the single-process run (see the module).
 
     Args:
-        model, dataset, evaluator, callbacks: as for :class:`Trainer` (the same on every rank).
+        model, dataset, evaluator, callbacks, restore: as for :class:`Trainer` (the same on every rank).
         config: the run's :class:`TrainConfig`; ``batch_size`` is the *global* batch (each rank
             computes ``batch_size / world_size`` rows), ``device`` is ignored (this rank's device:
             :func:`rank_device`). ``checkpoint_dir`` is shared by the ranks; rank 0 writes.
@@ -167,7 +167,8 @@ class DistributedTrainer(Trainer):
 
     def __init__(self, model: Family, dataset: Any, config: TrainConfig | None = None,
                  evaluator: Any | None = None,
-                 callbacks: list[Callable[[Trainer, int], None]] | None = None) -> None:
+                 callbacks: list[Callable[[Trainer, int], None]] | None = None,
+                 restore: dict[str, Any] | None = None) -> None:
         config = config or TrainConfig()
         if not dist.is_initialized():
             raise ValueError("DistributedTrainer needs an initialised process group: launch with "
@@ -178,7 +179,7 @@ class DistributedTrainer(Trainer):
         if reason:
             raise ValueError(f"{model.family} cannot train data-parallel exactly: {reason}")
         config = dataclasses.replace(config, device=str(device))
-        super().__init__(model, dataset, config, evaluator=evaluator, callbacks=callbacks)
+        super().__init__(model, dataset, config, evaluator=evaluator, callbacks=callbacks, restore=restore)
         self.local_batch = config.batch_size // self.world_size
         self._wrapped: dict[str, _DDP] = {}
 
