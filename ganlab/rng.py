@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["CopyGenerators", "ShardGenerator", "GeneratorLike", "randn", "rand"]
+__all__ = ["CopyGenerators", "ShardGenerator", "GeneratorLike", "randn", "rand", "randint"]
 
 
 class CopyGenerators:
@@ -124,3 +124,13 @@ def rand(n: int, *shape: int, generator: GeneratorLike = None, device: torch.dev
     """``(n, *shape)`` uniform on [0, 1); with :class:`CopyGenerators`, ``n / K`` rows per copy; with
     :class:`ShardGenerator`, this rank's ``n`` rows of the global ``(n * world_size, *shape)`` draw."""
     return _draw(torch.rand, n, shape, generator, device, dtype)
+
+
+def randint(high: int, n: int, *shape: int, generator: GeneratorLike = None,
+            device: torch.device | str | None = None) -> torch.Tensor:
+    """``(n, *shape)`` int64 uniform on ``[0, high)`` (e.g. a conditional GAN's fake labels); split
+    over copies or ranks as :func:`randn`. With a plain generator: ``torch.randint`` exactly."""
+    def draw(size: tuple[int, ...], *, generator: torch.Generator | None, device, dtype) -> torch.Tensor:
+        return torch.randint(high, size, generator=generator, device=device)
+
+    return _draw(draw, n, shape, generator, device, None)

@@ -50,13 +50,31 @@ def test_shard_generator_gives_each_rank_its_slice_of_the_single_draw() -> None:
 def test_ddp_check_passes_and_prints_one_json_line() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-m", "ganlab.train.ddp_check", "--steps", "20"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     lines = [ln for ln in out.stdout.splitlines() if ln.strip()]
     assert len(lines) == 1
     report = json.loads(lines[0])
-    assert report["world_size"] == 2 and report["families"] == ["gan", "wgan_gp"]
+    assert report["world_size"] == 2
+    assert report["families"] == ["gan", "lsgan", "wgan_gp", "cgan", "infogan", "realnessgan", "srresnet", "srgan",
+                                  "pix2pix"]
     assert report["max_abs_param_diff"] < 1e-4 and report["passed"]
+
+
+def test_the_check_fails_when_conditional_and_coded_families_draw_their_own() -> None:
+    """Fake labels (cgan) and codes (infogan) are step randomness too: drawn per rank, the runs part."""
+    report = check(("cgan", "infogan"), steps=20, broken="own-z")
+    assert min(report["per_family"].values()) > 1e-3
+
+
+def test_rng_randint_is_torch_randint_and_shards() -> None:
+    single = torch.Generator().manual_seed(3)
+    want = torch.randint(10, (8,), generator=single)
+    assert torch.equal(rng.randint(10, 8, generator=torch.Generator().manual_seed(3)), want)
+    parts = [rng.randint(10, 4, generator=rng.ShardGenerator(3, r, 2)) for r in range(2)]
+    assert torch.equal(torch.cat(parts), want)
+    copies = rng.randint(10, 8, generator=rng.CopyGenerators([3, 4]))
+    assert torch.equal(copies[:4], torch.randint(10, (4,), generator=torch.Generator().manual_seed(3)))
 
 
 def test_the_check_fails_when_each_rank_draws_its_own_noise() -> None:
@@ -142,3 +160,11 @@ def test_what_cannot_be_exact_raises_a_clear_error(monkeypatch: pytest.MonkeyPat
         ddp.DistributedTrainer(pooled, toy_data(family="cyclegan"), cfg)
     assert ddp.distributed_reason(toy_model("wgan_gp"), 64, 2) is None
     assert ddp.distributed_reason(toy_model("cyclegan"), 64, 2) is None
+    from ganlab.nets import DCGANDiscriminator, StyleGenerator, UNetGenerator
+
+    style = build("stylegan", StyleGenerator(nz=8, image_size=32, channels=1, width=4),
+                  DCGANDiscriminator(image_size=32, channels=1, ndf=4, norm="none"))
+    assert "noise inputs and style mixing" in ddp.distributed_reason(style, 64, 2, "cuda")
+    noisy_unet = build("pix2pix", UNetGenerator(in_channels=1, out_channels=1, image_size=8, ngf=4, norm="none"),
+                       toy_model("pix2pix").D)  # pix2pix's dropout (0.5) is its noise
+    assert "Dropout(p=0.5)" in ddp.distributed_reason(noisy_unet, 64, 2, "cuda")

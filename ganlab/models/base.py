@@ -296,6 +296,11 @@ class Family(nn.Module):
         (a family or a setting that draws from torch's global generator)."""
         if not self.batches_copies:
             return f"family {self.family!r} does not draw all its randomness from the step's generator"
+        return self.global_draws_reason()
+
+    def global_draws_reason(self) -> str | None:
+        """What of this model's *settings* draws from torch's global generator (instance noise,
+        augmentation), or None."""
         if self.recipe.instance_noise > 0:
             return "instance noise draws from torch's global generator"
         if self.augmentation is not None:

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ganlab import rng
 from ganlab.losses import (
     d_loss_bce,
     d_loss_hinge,
@@ -115,7 +116,12 @@ class ConditionalGAN(Family):
     def _fake_labels(self, batch: Any, ctx: StepContext) -> Tensor:
         if self.recipe.extra["fake_labels"] == "real":
             return batch.labels
-        return torch.randint(self.n_classes, (ctx.batch_size,), device=ctx.device, generator=ctx.generator)
+        return rng.randint(self.n_classes, ctx.batch_size, device=ctx.device, generator=ctx.generator)
+
+    def shards_reason(self) -> str | None:
+        """Data-parallel runs are exact: the step's latents and fake labels come from the step's
+        generator (:mod:`ganlab.rng`), its losses are means over rows."""
+        return self.global_draws_reason()
 
     def phase_loss(self, group: str, batch: Any, ctx: StepContext) -> tuple[Tensor, dict[str, Tensor]]:
         if batch.labels is None:

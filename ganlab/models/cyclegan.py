@@ -141,9 +141,7 @@ class CycleGAN(Family):
         if self.recipe.extra["pool_size"] > 0:
             return (f"the pool of {self.recipe.extra['pool_size']} past fakes is one per process (each rank "
                     "would replay its own fakes, not the global batch's); use pool_size=0")
-        if self.recipe.instance_noise > 0:
-            return "instance noise draws from torch's global generator"
-        return None
+        return self.global_draws_reason()
 
     def sample_inputs(self, n: int, device: torch.device | str | None = None,
                       generator: torch.Generator | None = None, *, z: Tensor | None = None,

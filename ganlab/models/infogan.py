@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganlab import rng
 from ganlab.losses import d_loss_bce, g_loss_nonsaturating, instance_noise
 from ganlab.models.base import Family, StepContext
 from ganlab.models.conditional import balanced_labels
@@ -106,6 +107,12 @@ class InfoGAN(Family):
                              f"n_continuous), e.g. ganlab.nets.InfoGANDiscriminator; got {type(D).__name__}")
         super().__init__({"G": G, "D": D}, **overrides)
 
+    def shards_reason(self) -> str | None:
+        """Data-parallel runs are exact: noise and codes come from the step's generator
+        (:mod:`ganlab.rng`), D's, G's and Q's losses are means over rows. (The published Q head's
+        ``BatchNorm1d`` still needs CUDA's SyncBatchNorm: :func:`~ganlab.train.distributed.distributed_reason`.)"""
+        return self.global_draws_reason()
+
     def check_extra(self) -> None:
         x = self.recipe.extra
         for key in ("lambda_cat", "lambda_cont"):
@@ -150,7 +157,7 @@ class InfoGAN(Family):
         return self.sample_inputs(n, device, generator)["z"]
 
     def sample_inputs(self, n: int, device: torch.device | str | None = None,
-                      generator: torch.Generator | None = None, *, z: Tensor | None = None,
+                      generator: rng.GeneratorLike = None, *, z: Tensor | None = None,
                       codes: Tensor | None = None, categories: Tensor | int | str | None = None,
                       continuous: Tensor | None = None, **conditions: Any) -> dict[str, Tensor]:
         """``{"z": (n, nz)}``, the full latent ``[noise | one-hot | continuous]``.
@@ -181,11 +188,11 @@ class InfoGAN(Family):
             device = z.device if z is not None else module_device(self.G)
         nd, k, c = self.noise_dim, self.n_categories, self.n_continuous
         if self.recipe.extra["noise"] == "uniform":
-            noise = torch.rand(n, nd, device=device, generator=generator) * 2 - 1
+            noise = rng.rand(n, nd, device=device, generator=generator) * 2 - 1
         else:
-            noise = torch.randn(n, nd, device=device, generator=generator)
-        cat = torch.randint(k, (n,), device=device, generator=generator)
-        cont = torch.rand(n, c, device=device, generator=generator) * 2 - 1
+            noise = rng.randn(n, nd, device=device, generator=generator)
+        cat = rng.randint(k, n, device=device, generator=generator)
+        cont = rng.rand(n, c, device=device, generator=generator) * 2 - 1
         one_hot = F.one_hot(cat, k).to(noise.dtype)
         if z is not None:
             if z.dim() != 2 or z.shape[0] != n or z.shape[1] not in (nd, nd + k + c):

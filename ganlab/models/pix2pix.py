@@ -91,6 +91,12 @@ class Pix2Pix(Family):
     def nz(self) -> int:
         return 0
 
+    def shards_reason(self) -> str | None:
+        """Data-parallel runs are exact: a step draws nothing and the patch BCE and L1 losses are
+        means over rows (the U-Net's dropout, pix2pix's noise, is refused by
+        :func:`~ganlab.train.distributed.distributed_reason`: it draws from torch's global generator)."""
+        return self.global_draws_reason()
+
     def check_data(self, dataset: Any) -> None:
         check_paired(self.family, dataset, self.G.in_channels, self.G.out_channels)
         size = getattr(self.G, "image_size", None)

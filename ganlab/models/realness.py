@@ -123,6 +123,11 @@ class RealnessGAN(GANModel):
                              f"got shape {tuple(logits.shape)}")
         return logits
 
+    def shards_reason(self) -> str | None:
+        """Data-parallel runs are exact: the latents come from the step's generator, the anchors
+        are fixed, and every KL objective is a mean over rows."""
+        return self.global_draws_reason()
+
     def d_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         real_logits, fake_logits = self._logits(real), self._logits(fake)
         loss = d_loss_realness(real_logits, fake_logits, self.a0, self.a1)

@@ -169,6 +169,11 @@ class SRResNetFamily(Family):
         """``net(source)``: ``(n, C, h*s, w*s)`` in [-1, 1]."""
         return net(inputs["source"])
 
+    def shards_reason(self) -> str | None:
+        """Data-parallel runs are exact: a step draws nothing (the input is the low-resolution
+        image) and the pixel, feature and adversarial losses are means over rows."""
+        return self.global_draws_reason()
+
     def phase_loss(self, group: str, batch: Any, ctx: StepContext) -> tuple[Tensor, dict[str, Tensor]]:
         """Pixel MSE between G(LR) and HR (logged as ``g``)."""
         sr = self.G(batch.source)

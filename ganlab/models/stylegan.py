@@ -42,6 +42,13 @@ class StyleGAN(SNGAN):
     family = "stylegan"
     defaults: dict[str, Any] = {**setting("C"), "extra": {"loss": "hinge", "spectral_norm": True}}
 
+    def shards_reason(self) -> str | None:
+        """Not exact under data parallelism: the generator's noise inputs and its style-mixing
+        draws are taken inside its forward from torch's global generator (each rank would draw
+        its own)."""
+        return ("the generator's noise inputs and style mixing draw from torch's global generator inside "
+                "its forward (each rank would draw its own); train it in one process")
+
     def __init__(self, G: nn.Module, D: nn.Module, **overrides: Any) -> None:
         if not isinstance(G, StyleGenerator):
             raise ValueError(f"stylegan needs a StyleGenerator (ganlab.nets.StyleGenerator), got {type(G).__name__}")

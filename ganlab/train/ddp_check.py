@@ -2,12 +2,13 @@
 
 Trains the same short run twice on the CPU — once in this process with :class:`Trainer`, once
 as ``world_size`` gloo processes on 127.0.0.1 with :class:`DistributedTrainer` and the same
-*global* batch — for each family asked (default: the vanilla GAN and WGAN-GP, so the gradient
-penalty's double backward is covered), on ``ring8`` points with MLPs without batch norm or
-dropout. Prints one JSON line::
+*global* batch — for each family asked (default :data:`FAMILIES`: the vanilla GAN, LSGAN,
+WGAN-GP with its gradient penalty's double backward, the conditional GAN with its fake labels,
+InfoGAN with its codes, RealnessGAN, SRResNet, SRGAN and pix2pix), on toy models without batch norm or
+dropout (:func:`toy_model`: ``ring8`` points, random 8 px images). Prints one JSON line::
 
-    {"world_size": 2, "max_abs_param_diff": 1.2e-07, "families": ["gan", "wgan_gp"],
-     "per_family": {"gan": ..., "wgan_gp": ...}, "steps": 30, "batch_size": 64, ...}
+    {"world_size": 2, "max_abs_param_diff": 4.4e-07, "families": ["gan", "lsgan", ...],
+     "per_family": {"gan": ..., "cgan": ...}, "steps": 30, "batch_size": 64, ...}
 
 where ``max_abs_param_diff`` is the largest absolute difference of any generator or
 discriminator parameter after the run, and exits 1 when it exceeds ``--tolerance`` (1e-4).
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from ganlab.data.dataset import Dataset, DatasetInfo
 from ganlab.data.mixtures import RING8_STD, ring8_means, sample_mixture
@@ -43,36 +45,97 @@ from ganlab.rng import ShardGenerator
 from ganlab.train.config import TrainConfig
 from ganlab.train.loop import Trainer
 
-__all__ = ["toy_data", "toy_model", "job_config", "run_single", "run_distributed", "max_param_diff", "main"]
+__all__ = ["ALL_FAMILIES", "toy_data", "toy_model", "job_config", "run_single", "run_distributed", "max_param_diff", "main"]
 
-FAMILIES = ("gan", "wgan_gp")
+#: what ``make ddp-check`` compares by default: every family exact on the CPU but CycleGAN (its
+#: instance norm over 2 x 2 maps amplifies float noise over steps; tests/test_distributed.py
+#: compares it after one step)
+FAMILIES = ("gan", "lsgan", "wgan_gp", "cgan", "infogan", "realnessgan", "srresnet", "srgan", "pix2pix")
+
+
+#: every family whose data-parallel run can be exact on the CPU, with a toy model below
+ALL_FAMILIES = ("gan", "lsgan", "wgan_gp", "cgan", "infogan", "realnessgan", "srresnet", "srgan", "pix2pix",
+                "cyclegan")
+
+
+def _random_images(name: str, n: int, size: int, seed: int) -> Dataset:
+    images = torch.randint(0, 256, (n, 1, size, size), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+    return Dataset(info=DatasetInfo(name=name, kind="image", channels=1, size=size, n_classes=None, classes=None,
+                                    source="random", licence="none"), images=images)
 
 
 def toy_data(n: int = 1024, family: str = "gan") -> Any:
-    """``n`` ``ring8`` points (float32 ``(n, 2)``), generated in memory (seed 0); for
-    ``"cyclegan"``, an :class:`~ganlab.data.UnpairedDataset` of two domains of 64 random
-    ``(1, 8, 8)`` images."""
+    """``n`` ``ring8`` points (float32 ``(n, 2)``, with their mode as label for ``"cgan"``),
+    generated in memory (seed 0); for ``"cyclegan"``, an :class:`~ganlab.data.UnpairedDataset` of
+    two domains of 64 random ``(1, 8, 8)`` images; for ``"srresnet"`` / ``"srgan"``, 128 random
+    ``(1, 8, 8)`` targets paired with their 2 x 2 average-pooled ``(1, 4, 4)`` sources; for
+    ``"pix2pix"``, 128 random ``(1, 8, 8)`` sources paired with 128 random targets."""
     if family == "cyclegan":
         from ganlab.data.unpaired import UnpairedDataset
 
-        def domain(name: str, seed: int) -> Dataset:
-            images = torch.randint(0, 256, (64, 1, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
-            return Dataset(info=DatasetInfo(name=name, kind="image", channels=1, size=8, n_classes=None, classes=None,
-                                            source="random", licence="none"), images=images)
-
         return UnpairedDataset(DatasetInfo(name="toy_ab", kind="image", channels=1, size=8, n_classes=None,
-                                           classes=None, source="random", licence="none"), domain("a", 1), domain("b", 2))
+                                           classes=None, source="random", licence="none"),
+                               _random_images("a", 64, 8, 1), _random_images("b", 64, 8, 2))
+    if family == "pix2pix":
+        target = _random_images("toy_pairs", 128, 8, 4)
+        return Dataset(info=target.info, images=target.images, sources=_random_images("s", 128, 8, 5).images)
+    if family in ("srresnet", "srgan"):
+        hr = _random_images("toy_x2", 128, 8, 3)
+        lr = torch.nn.functional.avg_pool2d(hr.images.float(), 2).round().to(torch.uint8)
+        return Dataset(info=hr.info, images=hr.images, sources=lr)
     points, labels = sample_mixture(ring8_means(), RING8_STD, n, torch.Generator().manual_seed(0))
-    info = DatasetInfo(name="ring8", kind="points", channels=None, size=None, n_classes=None,
-                       classes=None, source="generated", licence="none")
-    return Dataset(info=info, points=points)
+    info = DatasetInfo(name="ring8", kind="points", channels=None, size=None,
+                       n_classes=8 if family == "cgan" else None, classes=None, source="generated", licence="none")
+    return Dataset(info=info, points=points, labels=labels if family == "cgan" else None)
+
+
+class _ToyConditional(nn.Module):
+    """A class-conditional MLP: ``[input | Embedding(y)] -> 64 -> 64 -> out`` (``G(z, y)`` with
+    ``out=2``, ``D(x, y)`` with ``out=1`` squeezed to ``(N,)``)."""
+
+    def __init__(self, n_in: int, out: int, n_classes: int = 8, nz: int | None = None) -> None:
+        super().__init__()
+        self.n_classes, self.out = n_classes, out
+        if nz is not None:
+            self.nz = nz
+        self.embed = nn.Embedding(n_classes, 8)
+        self.net = nn.Sequential(nn.Linear(n_in + 8, 64), nn.LeakyReLU(0.2), nn.Linear(64, 64), nn.LeakyReLU(0.2),
+                                 nn.Linear(64, out))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        h = self.net(torch.cat([x, self.embed(y)], dim=1))
+        return h.squeeze(1) if self.out == 1 else h
+
+
+class _ToyInfoD(nn.Module):
+    """An InfoGAN D + Q on 2-D points: shared ``2 -> 64 -> 64`` body, a logit head and a Q head
+    (4 category logits, 1 continuous mean); no batch norm."""
+
+    n_categories, n_continuous = 4, 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(2, 64), nn.LeakyReLU(0.2), nn.Linear(64, 64), nn.LeakyReLU(0.2))
+        self.d_head, self.q_head = nn.Linear(64, 1), nn.Linear(64, self.n_categories + self.n_continuous)
+
+    def forward_with_q(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h = self.body(x)
+        q = self.q_head(h)
+        return self.d_head(h).squeeze(1), q[:, :self.n_categories], q[:, self.n_categories:]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.d_head(self.body(x)).squeeze(1)
 
 
 def toy_model(family: str, seed: int = 0) -> Family:
-    """The 2-D toy GAN of ``family``: MLP G ``(N, 8) -> (N, 2)`` and D ``(N, 2) -> (N,)``, 2 x 64
-    hidden units, no batch norm, no dropout; weights from ``torch.manual_seed(seed)``. For
-    ``"cyclegan"``: two tiny ResNet generators ``(N, 1, 8, 8) -> (N, 1, 8, 8)`` and two PatchGAN
-    discriminators with instance norm, ``pool_size=0``."""
+    """The toy model of ``family`` (:data:`ALL_FAMILIES`), no batch norm, no dropout, weights from
+    ``torch.manual_seed(seed)``: for the 2-D families an MLP G ``(N, 8) -> (N, 2)`` and D ``(N, 2)
+    -> (N,)``, 2 x 64 hidden units (``cgan``: both conditioned on the mode's label; ``infogan``: G
+    on 3 noise + 4 categories + 1 continuous code, D with a Q head; ``realnessgan``: D over 4
+    outcomes). ``"cyclegan"``: two tiny ResNet generators ``(N, 1, 8, 8) -> (N, 1, 8, 8)`` and two
+    PatchGAN discriminators with instance norm, ``pool_size=0``. ``"srresnet"`` / ``"srgan"``: an
+    x2 SRResNet (4 channels, 1 block, no batch norm) and a 2-conv D; pixel-MSE content loss.
+    ``"pix2pix"``: an 8 px U-Net (no dropout, no norm) and a PatchGAN D with instance norm."""
     torch.manual_seed(seed)
     if family == "cyclegan":  # ResNet Gs and PatchGAN Ds with instance norm, no pool: exact under DDP
         from ganlab.nets import PatchDiscriminator, ResNetGenerator
@@ -80,7 +143,28 @@ def toy_model(family: str, seed: int = 0) -> Family:
         nets = [ResNetGenerator(channels=1, image_size=8, ngf=4, blocks=1) for _ in range(2)]
         nets += [PatchDiscriminator(in_channels=1, ndf=4, n_layers=1, norm="instance") for _ in range(2)]
         return build("cyclegan", *nets, pool_size=0)
+    if family == "pix2pix":  # a U-Net without dropout or norm, a PatchGAN D with instance norm
+        from ganlab.nets import PatchDiscriminator, UNetGenerator
+
+        G = UNetGenerator(in_channels=1, out_channels=1, image_size=8, ngf=4, dropout=0.0, norm="none")
+        return build("pix2pix", G, PatchDiscriminator(in_channels=2, ndf=4, n_layers=1, norm="instance"))
+    if family in ("srresnet", "srgan"):
+        from ganlab.nets import SRResNet
+
+        G = SRResNet(scale=2, channels=1, width=4, blocks=1, norm="none")
+        if family == "srresnet":
+            return build("srresnet", G)
+        D = nn.Sequential(nn.Conv2d(1, 4, 3, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(64, 1), nn.Flatten(0))
+        return build("srgan", G, D, content="mse", adv_weight=0.1)
+    if family == "cgan":
+        return build("cgan", _ToyConditional(8, 2, nz=8), _ToyConditional(2, 1), fake_labels="uniform")
+    if family == "infogan":
+        G = MLPGenerator(nz=3 + 4 + 1, out_shape=(2,), hidden=(64, 64), out_activation=None, norm="none")
+        return build("infogan", G, _ToyInfoD(), noise_dim=3)
     G = MLPGenerator(nz=8, out_shape=(2,), hidden=(64, 64), out_activation=None, norm="none")
+    if family == "realnessgan":
+        D = nn.Sequential(nn.Linear(2, 64), nn.LeakyReLU(0.2), nn.Linear(64, 64), nn.LeakyReLU(0.2), nn.Linear(64, 4))
+        return build("realnessgan", G, D, outcomes=4)
     D = MLPDiscriminator(in_shape=(2,), hidden=(64, 64), dropout=0.0)
     return build(family, G, D)
 
