@@ -16,15 +16,24 @@ run draws, and every rank's generator stays in the single run's state (checkpoin
 
 With an ordinary ``torch.Generator`` (or ``None``: torch's global generator) both are plain
 ``torch.randn`` / ``torch.rand``.
+
+Randomness drawn *inside a network's forward* (StyleGAN-lite's noise inputs and style mixing,
+pix2pix's dropout) cannot be handed a generator argument through every family's code; the trainer
+instead makes the step's generator current around each phase (:func:`step_generator`), and those
+layers draw from :func:`current` when one is set (torch's global generator otherwise, e.g. when a
+notebook samples outside training).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
 
 import torch
 
-__all__ = ["CopyGenerators", "ShardGenerator", "GeneratorLike", "randn", "rand", "randint"]
+__all__ = ["CopyGenerators", "ShardGenerator", "GeneratorLike", "randn", "rand", "randint", "step_generator",
+           "current"]
 
 
 class CopyGenerators:
@@ -134,3 +143,22 @@ def randint(high: int, n: int, *shape: int, generator: GeneratorLike = None,
         return torch.randint(high, size, generator=generator, device=device)
 
     return _draw(draw, n, shape, generator, device, None)
+
+
+_CURRENT: contextvars.ContextVar[GeneratorLike] = contextvars.ContextVar("ganlab_step_generator", default=None)
+
+
+@contextlib.contextmanager
+def step_generator(generator: GeneratorLike) -> Iterator[None]:
+    """Make ``generator`` the one that layers drawing inside their forward use (:func:`current`)
+    for the duration of the block (the trainer wraps every phase of a step in it)."""
+    token = _CURRENT.set(generator)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def current() -> GeneratorLike:
+    """The step's generator inside :func:`step_generator`, else ``None`` (torch's global one)."""
+    return _CURRENT.get()

@@ -56,15 +56,38 @@ def test_ddp_check_passes_and_prints_one_json_line() -> None:
     assert len(lines) == 1
     report = json.loads(lines[0])
     assert report["world_size"] == 2
-    assert report["families"] == ["gan", "lsgan", "wgan_gp", "cgan", "infogan", "realnessgan", "srresnet", "srgan",
-                                  "pix2pix"]
+    assert report["families"] == ["gan", "lsgan", "wgan_gp", "sngan", "cgan", "infogan", "stylegan", "realnessgan",
+                                  "srresnet", "srgan", "pix2pix"]
+    assert report["steps_capped"] == {"stylegan": 2}
     assert report["max_abs_param_diff"] < 1e-4 and report["passed"]
 
 
-def test_the_check_fails_when_conditional_and_coded_families_draw_their_own() -> None:
-    """Fake labels (cgan) and codes (infogan) are step randomness too: drawn per rank, the runs part."""
-    report = check(("cgan", "infogan"), steps=20, broken="own-z")
+def test_the_check_fails_when_families_draw_their_own() -> None:
+    """Fake labels (cgan), codes (infogan), StyleGAN-lite's noise and mixing and pix2pix's dropout
+    masks are step randomness too: drawn per rank, the runs part."""
+    report = check(("cgan", "infogan", "stylegan", "pix2pix"), steps=20, broken="own-z")
     assert min(report["per_family"].values()) > 1e-3
+
+
+def test_step_dropout_and_noise_follow_the_step_generator() -> None:
+    from ganlab.nets.layers import StepDropout
+
+    drop = StepDropout(0.5).train()
+    x = torch.ones(8, 6)
+    torch.manual_seed(1)
+    outside = drop(x)  # outside a training step: nn.Dropout's masks exactly
+    torch.manual_seed(1)
+    assert torch.equal(outside, torch.nn.Dropout(0.5).train()(x))
+    with rng.step_generator(torch.Generator().manual_seed(4)):
+        whole = drop(x)
+    halves = []
+    for r in range(2):
+        with rng.step_generator(rng.ShardGenerator(4, r, 2)):
+            halves.append(drop(x[:4]))
+    assert torch.equal(torch.cat(halves), whole) and set(whole.unique().tolist()) == {0.0, 2.0}
+    assert torch.equal(drop.eval()(x), x)
+    with pytest.raises(ValueError, match="dropout p=1.0"):
+        StepDropout(1.0)
 
 
 def test_rng_randint_is_torch_randint_and_shards() -> None:
@@ -164,7 +187,7 @@ def test_what_cannot_be_exact_raises_a_clear_error(monkeypatch: pytest.MonkeyPat
 
     style = build("stylegan", StyleGenerator(nz=8, image_size=32, channels=1, width=4),
                   DCGANDiscriminator(image_size=32, channels=1, ndf=4, norm="none"))
-    assert "noise inputs and style mixing" in ddp.distributed_reason(style, 64, 2, "cuda")
+    assert ddp.distributed_reason(style, 64, 2) is None  # noise inputs and mixing: the step's generator
     noisy_unet = build("pix2pix", UNetGenerator(in_channels=1, out_channels=1, image_size=8, ngf=4, norm="none"),
-                       toy_model("pix2pix").D)  # pix2pix's dropout (0.5) is its noise
-    assert "Dropout(p=0.5)" in ddp.distributed_reason(noisy_unet, 64, 2, "cuda")
+                       toy_model("pix2pix").D)  # pix2pix's dropout (0.5) is its noise: StepDropout
+    assert ddp.distributed_reason(noisy_unet, 64, 2) is None

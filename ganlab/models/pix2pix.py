@@ -92,9 +92,9 @@ class Pix2Pix(Family):
         return 0
 
     def shards_reason(self) -> str | None:
-        """Data-parallel runs are exact: a step draws nothing and the patch BCE and L1 losses are
-        means over rows (the U-Net's dropout, pix2pix's noise, is refused by
-        :func:`~ganlab.train.distributed.distributed_reason`: it draws from torch's global generator)."""
+        """Data-parallel runs are exact: the U-Net's dropout (pix2pix's noise) draws its masks from
+        the step's generator (:class:`ganlab.nets.layers.StepDropout`), and the patch BCE and L1
+        losses are means over rows."""
         return self.global_draws_reason()
 
     def check_data(self, dataset: Any) -> None:

@@ -86,6 +86,11 @@ class SNGAN(GANModel):
         "extra": {"loss": "hinge", "spectral_norm": True},
     }
 
+    def shards_reason(self) -> str | None:
+        """Data-parallel runs are exact: latents come from the step's generator, spectral norm's
+        power iteration depends on the weights only, and the losses are means over rows."""
+        return self.global_draws_reason()
+
     def check_extra(self) -> None:
         x = self.recipe.extra
         if x["loss"] not in LOSSES:

@@ -43,11 +43,9 @@ class StyleGAN(SNGAN):
     defaults: dict[str, Any] = {**setting("C"), "extra": {"loss": "hinge", "spectral_norm": True}}
 
     def shards_reason(self) -> str | None:
-        """Not exact under data parallelism: the generator's noise inputs and its style-mixing
-        draws are taken inside its forward from torch's global generator (each rank would draw
-        its own)."""
-        return ("the generator's noise inputs and style mixing draw from torch's global generator inside "
-                "its forward (each rank would draw its own); train it in one process")
+        """Data-parallel runs are exact: latents come from the step's generator, and so do the
+        generator's noise inputs and style-mixing draws (:func:`ganlab.rng.step_generator`)."""
+        return self.global_draws_reason()
 
     def __init__(self, G: nn.Module, D: nn.Module, **overrides: Any) -> None:
         if not isinstance(G, StyleGenerator):

@@ -22,7 +22,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ganlab.nets.layers import check_choice, norm2d
+from ganlab.nets.layers import StepDropout, check_choice, norm2d
 
 __all__ = ["UNetGenerator", "PatchDiscriminator", "ResNetGenerator", "patch_receptive_field"]
 
@@ -49,7 +49,7 @@ class _Up(nn.Sequential):
         else:
             layers.append(norm2d(norm, c_out))
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(StepDropout(dropout))  # pix2pix's noise, from the step's generator
         super().__init__(*layers)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from torch import nn
+import torch.nn.functional as F
+from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 __all__ = ["NORMS", "check_choice", "norm2d", "apply_spectral_norm"]
@@ -53,3 +54,33 @@ def apply_spectral_norm(module: nn.Module) -> nn.Module:
         if isinstance(sub, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             _spectral_norm(sub)
     return module
+
+
+class StepDropout(nn.Module):
+    """Dropout whose masks come from the training step's generator (:func:`ganlab.rng.current`),
+    so a data-parallel run draws each rank's rows of the single run's masks; outside a training
+    step it is ``nn.Dropout`` exactly (torch's global generator). ``(N, ...) -> (N, ...)``.
+
+    Args:
+        p: the probability of zeroing an element, ``0 <= p < 1``.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout p={p!r} is not accepted; accepted: 0 <= p < 1")
+        self.p = float(p)
+
+    def forward(self, x: Tensor) -> Tensor:
+        from ganlab import rng
+
+        if not self.training or self.p == 0.0:
+            return x
+        g = rng.current()
+        if g is None:
+            return F.dropout(x, self.p, training=True)
+        keep = rng.rand(x.shape[0], *x.shape[1:], generator=g, device=x.device) >= self.p
+        return x * keep.to(x.dtype) / (1.0 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganlab import rng
 from ganlab.nets.layers import check_choice
 
 __all__ = ["EqualLinear", "PixelNorm", "MappingNetwork", "AdaIN", "NoiseInjection", "StyleLayer",
@@ -177,8 +178,10 @@ class NoiseInjection(nn.Module):
             return x
         if mode == "const":
             noise = self.const.to(x.dtype)
-        else:
+        elif (g := rng.current()) is None:  # outside training: torch's global generator
             noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
+        else:  # a training step: its generator (ganlab.rng.step_generator), so runs shard exactly
+            noise = rng.randn(x.shape[0], 1, x.shape[2], x.shape[3], generator=g, device=x.device, dtype=x.dtype)
         return torch.addcmul(x, self.scale.to(x.dtype).view(1, -1, 1, 1), noise)
 
 
@@ -269,6 +272,8 @@ class StyleGenerator(nn.Module):
         self.n_styles = len(layers)
         self.to_rgb = nn.Conv2d(c_in, channels, 1)
         self.register_buffer("w_avg", torch.zeros(w_dim))
+        # tracked from each batch: a data-parallel run averages it over its ranks (ganlab.train.distributed)
+        self.rank_averaged_buffers = ("w_avg",)
 
     # ----- the pieces ---------------------------------------------------------------------
     def mapping(self, z: Tensor) -> Tensor:
@@ -326,10 +331,15 @@ class StyleGenerator(nn.Module):
             w = self.truncate(w, psi)
         ws = self.broadcast(w)
         if self.training and self.mixing_prob > 0 and self.n_styles > 1:
-            n = z.shape[0]
-            w2 = self.mapping(torch.randn_like(z))
-            cross = torch.randint(1, self.n_styles, (n,), device=z.device)
-            mixed = torch.rand(n, device=z.device) < self.mixing_prob
+            n, g = z.shape[0], rng.current()
+            if g is None:  # outside a training step: torch's global generator
+                w2 = self.mapping(torch.randn_like(z))
+                cross = torch.randint(1, self.n_styles, (n,), device=z.device)
+                mixed = torch.rand(n, device=z.device) < self.mixing_prob
+            else:  # the step's generator (ganlab.rng.step_generator)
+                w2 = self.mapping(rng.randn(n, z.shape[1], generator=g, device=z.device, dtype=z.dtype))
+                cross = rng.randint(self.n_styles - 1, n, generator=g, device=z.device) + 1
+                mixed = rng.rand(n, generator=g, device=z.device) < self.mixing_prob
             cross = torch.where(mixed, cross, torch.full_like(cross, self.n_styles))
             ws = self.mix(w, w2, cross)
         return self.synthesis(ws, noise_mode)

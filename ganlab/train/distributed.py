@@ -48,6 +48,9 @@ gradient all-reduce), not merely "a run with the same hyper-parameters":
   generator state, global batch size in the run identity), so a checkpoint of a distributed run
   resumes in one process and vice versa. Resume loads on every rank with ``map_location`` =
   that rank's device.
+* **Tracked means.** A buffer a network updates from its batch by the same affine rule on every
+  rank (StyleGAN-lite's ``w_avg``, declared in ``rank_averaged_buffers``) is averaged over the
+  ranks after every iteration, before the EMA update: the single run's update of the global batch.
 * **Logged losses** are averaged over the ranks at every log point (one all-reduce per log
   interval, with the NaN flag's maximum), so the history holds the global batch's means.
 * **Evaluation** runs on rank 0 only, with the single run's evaluator: the same N samples from
@@ -223,6 +226,17 @@ class DistributedTrainer(Trainer):
         finally:
             for name, net in bare.items():
                 setattr(self.model, name, net)
+
+    def _after_phases(self) -> None:
+        # buffers a network tracks from its batches by an affine update with the same coefficients
+        # on every rank (StyleGAN-lite's w_avg: beta * w_avg + (1 - beta) * mean(w)): the mean over
+        # the ranks of their per-rank updates is the single run's update of the global batch
+        for net in self.model.networks().values():
+            for module in net.modules():
+                for name in getattr(module, "rank_averaged_buffers", ()):
+                    buf = getattr(module, name)
+                    dist.all_reduce(buf, op=dist.ReduceOp.SUM)
+                    buf.div_(self.world_size)
 
     def _flush(self, bad: Tensor, pbar: Any) -> None:
         # the global batch's means: average every logged sum over the ranks (same keys, same order)

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ganlab import rng
 from ganlab.data.batch import Batch
 from ganlab.data.transforms import to_uint8
 from ganlab.device import autocast_dtype, cuda_speed_flags, pick_device
@@ -343,7 +344,7 @@ class Trainer:
                         if batch is None or phase.fresh_batch:
                             batch = self._next_batch()
                         ctx.index, ctx.last = i, i == phase.repeats - 1
-                        with self._autocast():
+                        with self._autocast(), rng.step_generator(self._latent_gen):
                             loss, logs = model.phase_loss(phase.group, batch, ctx)
                         self._backward_step(loss, self.optimizers[phase.group])
                         model.after_step(phase.group)
@@ -355,6 +356,7 @@ class Trainer:
             finally:
                 for net in frozen:
                     net.requires_grad_(True)
+        self._after_phases()
         for name in model.generators:
             ema = model.ema(name)
             if ema is not None:
@@ -362,6 +364,10 @@ class Trainer:
         for sch in self.schedulers.values():
             sch.step()
         return bad
+
+    def _after_phases(self) -> None:
+        """Called after an iteration's phases, before the EMA update (a data-parallel run averages
+        batch-tracked buffers over its ranks here)."""
 
     def _tick(self) -> None:
         """Add the training time since the last tick to the history (evaluation is excluded)."""
