@@ -56,8 +56,12 @@ def test_ddp_check_passes_and_prints_one_json_line() -> None:
     assert len(lines) == 1
     report = json.loads(lines[0])
     assert report["world_size"] == 2
-    assert report["families"] == ["gan", "lsgan", "wgan_gp", "sngan", "cgan", "infogan", "stylegan", "realnessgan",
-                                  "srresnet", "srgan", "pix2pix"]
+    assert report["families"] == ["gan", "dcgan", "lsgan", "wgan", "wgan_gp", "sngan", "cgan", "infogan", "stylegan",
+                                  "realnessgan", "srresnet", "srgan", "pix2pix"]
+    from ganlab.models import MODELS
+    from ganlab.train.ddp_check import ALL_FAMILIES
+
+    assert sorted(ALL_FAMILIES) == sorted(MODELS)  # every family has a toy model and is checked
     assert report["steps_capped"] == {"stylegan": 2}
     assert report["max_abs_param_diff"] < 1e-4 and report["passed"]
 

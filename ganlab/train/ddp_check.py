@@ -50,9 +50,9 @@ __all__ = ["ALL_FAMILIES", "toy_data", "toy_model", "job_config", "run_single", 
 
 
 
-#: every family whose data-parallel run can be exact on the CPU, with a toy model below
-ALL_FAMILIES = ("gan", "lsgan", "wgan_gp", "sngan", "cgan", "infogan", "stylegan", "realnessgan", "srresnet",
-                "srgan", "pix2pix", "cyclegan")
+#: every family of ganlab.models (ganlab.models.MODELS), each with a toy model below
+ALL_FAMILIES = ("gan", "dcgan", "lsgan", "wgan", "wgan_gp", "sngan", "cgan", "infogan", "stylegan", "realnessgan",
+                "srresnet", "srgan", "pix2pix", "cyclegan")
 #: what ``make ddp-check`` compares by default: every family exact on the CPU but CycleGAN (its
 #: instance norm over 2 x 2 maps amplifies float noise over steps; tests/test_distributed.py
 #: compares it after one step)
