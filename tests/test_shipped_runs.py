@@ -131,7 +131,8 @@ def test_own_finished_checkpoint_comes_first(trained: tuple[Trainer, dict], tmp_
 def shipping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """SHIPPED_RUNS naming a test notebook's runs, shipped into tmp_path/runs."""
     monkeypatch.delenv("GANLAB_DATA_DIR", raising=False)
-    monkeypatch.setitem(shipped_runs.SHIPPED_RUNS, "05_lsgan", {"demo": None, "toys": None})
+    monkeypatch.setitem(shipped_runs.SHIPPED_RUNS, "05_lsgan", {"demo": shipped_runs.Ship(),
+                                                                "toys": shipped_runs.Ship(("G",))})
     monkeypatch.setattr(shipped_runs, "runs_dir", lambda: tmp_path / "runs")
     return tmp_path / "runs"
 
@@ -244,6 +245,20 @@ def test_download_checks_pinned_manifest_then_file(shipping: Path, tmp_path: Pat
     assert not (cache / "05_lsgan__toys-seeds0-1.pt").exists()
 
 
+def test_only_the_listed_seeds_and_networks_ship(shipping: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    S = _session(tmp_path, "made", False)
+    for seed in (0, 1):
+        train_run(S, "demo", build("lsgan", *dcgan_pair()), tiny_images(64), seed=seed, steps=4, batch_size=16)
+    monkeypatch.setitem(shipped_runs.SHIPPED_RUNS, "05_lsgan", {"demo": shipped_runs.Ship(("G",), seeds=(1,))})
+    entries = shipped_runs.harvest(S.checkpoint_root, shipping, notebooks=["05_lsgan"])
+    assert [(e["folder"], e["networks"]) for e in entries] == [("demo-seed1", ["G"])]
+    capsys.readouterr()
+    assert shipped_runs.find("05_lsgan", "demo-seed0", tmp_path / "c", download=False) is None
+    assert capsys.readouterr().out == ""  # a seed the course does not ship: no word, it trains
+    assert shipped_runs.find("05_lsgan", "demo-seed1", tmp_path / "c", download=False)[0]["networks"] == ["G"]
+
+
 def test_not_shipped_runs_and_bad_parameter(tmp_path: Path) -> None:
     assert shipped_runs.find("05_lsgan", "lsgan_cifar10-seed0", tmp_path) is None
     assert shipped_runs.find("00_setup_and_data", "x-seed0", tmp_path) is None
@@ -262,6 +277,9 @@ def test_repository_ships_every_listed_run_within_budget() -> None:
     shipped = {(e["notebook"], e["run"]) for e in manifest["entries"].values()}
     listed = {(nb, run) for nb, runs in shipped_runs.SHIPPED_RUNS.items() for run in runs}
     assert shipped == listed
+    for e in manifest["entries"].values():
+        ship = shipped_runs.SHIPPED_RUNS[e["notebook"]][e["run"]]
+        assert ship.networks is None or set(e["networks"]) <= set(ship.networks)
     for name, e in manifest["entries"].items():
         state, _ = shipped_runs.find(e["notebook"], e["folder"], ROOT / "nowhere", download=False)
         assert state["finished"] and state["step"] == e["steps"] == state["config"]["steps"]

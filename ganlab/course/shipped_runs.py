@@ -29,6 +29,7 @@ import json
 import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,30 +39,46 @@ from ganlab.io import atomic_write_bytes, atomic_write_json, sha256_file
 from ganlab.shipped import MANIFEST, ShippedWeightsError, load_weights, read_manifest, save_weights
 from ganlab.train.checkpoint import CheckpointError, finished_run, latest_good
 
-__all__ = ["SHIPPED_RUNS", "RUNS_MANIFEST_SHA256", "BUDGET_BYTES", "ShippedRunError", "runs_dir",
+__all__ = ["Ship", "SHIPPED_RUNS", "RUNS_MANIFEST_SHA256", "BUDGET_BYTES", "ShippedRunError", "runs_dir",
            "entry_name", "shipped_for", "harvest", "find", "main"]
 
-#: notebook -> {run name: the networks kept (None: all)}. A run's every seed is shipped. The
-#: headline runs: what a notebook's first figures and its comparison row are made of. Big
-#: networks that no cell uses after training are left out (03's 1.5 M-weight MLP critic,
-#: CycleGAN's and SRGAN's discriminators): they stay at their initial weights when loaded.
-SHIPPED_RUNS: dict[str, dict[str, tuple[str, ...] | None]] = {
-    "02_toy_2d_mode_collapse": {f"{data}_{method}": None for data in ("ring8", "grid25")
+@dataclass(frozen=True)
+class Ship:
+    """How one run is shipped.
+
+    Attributes:
+        networks: the networks kept (None: all); the others stay at their initial weights when
+            the run is loaded, so only leave out what no cell uses after training.
+        seeds: the seeds shipped (None: every seed the profile trains).
+    """
+
+    networks: tuple[str, ...] | None = None
+    seeds: tuple[int, ...] | None = None
+
+
+G_ONLY = Ship(("G", "G_ema"))
+
+#: notebook -> {run name: :class:`Ship`}: each notebook's headline runs, what its first figures
+#: and its comparison row are made of. Discriminators no cell uses after training are left out,
+#: and so are the extra seeds of notebooks whose training is spread over many short runs (10, 15,
+#: 16: their seed 0 is shipped), to keep every shipped weight under :data:`BUDGET_BYTES`.
+SHIPPED_RUNS: dict[str, dict[str, Ship]] = {
+    "02_toy_2d_mode_collapse": {f"{data}_{method}": G_ONLY for data in ("ring8", "grid25")
                                 for method in ("gan", "pacgan2", "wgan_gp")},
-    "03_vanilla_gan_mlp": {"gan_mlp": ("G",)},
-    "04_dcgan": {"dcgan": None},
-    "05_lsgan": {"lsgan": None},
-    "06_wgan_weight_clipping": {"wgan": None},
-    "07_wgan_gp": {"wgan_gp": None},
-    "08_conditional_dcgan": {"cdcgan_projection": None},
-    "09_infogan": {"infogan_lambda1": None},
-    "10_sngan_hinge": {"sngan_hinge_spectral": None},
-    "11_stylegan_lite": {"stylegan_depth8": None},
-    "12_image_to_image": {"cyclegan": ("G_ab", "G_ba")},
-    "13_srgan": {"srresnet": None, "srgan": ("G",)},
-    "14_realnessgan": {"realnessgan": None},
-    "15_augmentation": {"diffaugment_10pct": None},
-    "16_ablations": {"ablation_base": None},
+    "03_vanilla_gan_mlp": {"gan_mlp": G_ONLY},
+    "04_dcgan": {"dcgan": G_ONLY},
+    "05_lsgan": {"lsgan": G_ONLY},
+    "06_wgan_weight_clipping": {"wgan": Ship()},  # the critic's weights are examined after training
+    "07_wgan_gp": {"wgan_gp": G_ONLY},
+    "08_conditional_dcgan": {"cdcgan_projection": G_ONLY},
+    "09_infogan": {"infogan_lambda1": Ship()},  # D holds Q, which reads the codes back
+    "10_sngan_hinge": {"sngan_hinge_spectral": Ship(seeds=(0,))},  # D's spectra are examined
+    "11_stylegan_lite": {"stylegan_depth8": G_ONLY},
+    "12_image_to_image": {"cyclegan": Ship(("G_AB", "G_BA", "G_AB_ema", "G_BA_ema"))},
+    "13_srgan": {"srresnet": G_ONLY, "srgan": G_ONLY},
+    "14_realnessgan": {"realnessgan": Ship()},  # D's distributions are examined
+    "15_augmentation": {"diffaugment_10pct": Ship(("G", "G_ema"), seeds=(0,))},
+    "16_ablations": {"ablation_base": Ship(("G", "G_ema"), seeds=(0,))},
 }
 #: sha256 of ``data/checkpoints/runs/manifest.json``; ``make checkpoints`` rewrites this line.
 RUNS_MANIFEST_SHA256 = ""
@@ -99,6 +116,12 @@ def _run_folders(root: Path, notebook: str, run: str) -> list[Path]:
                   if p.is_dir() and (m := _FOLDER.match(p.name)) and m["run"] == run)
 
 
+def _ships(ship: Ship, folder: str) -> bool:
+    """Whether checkpoint folder ``folder``'s seeds are all shipped."""
+    m = _FOLDER.match(folder)
+    return m is not None and (ship.seeds is None or {int(x) for x in m["seeds"].split("-")} <= set(ship.seeds))
+
+
 def harvest(checkpoint_root: str | Path, out_dir: str | Path | None = None,
             notebooks: list[str] | None = None) -> list[dict[str, Any]]:
     """Ship the finished headline runs found under ``checkpoint_root`` (``<notebook>/<folder>``).
@@ -117,8 +140,8 @@ def harvest(checkpoint_root: str | Path, out_dir: str | Path | None = None,
     wanted = {nb: runs for nb, runs in SHIPPED_RUNS.items() if notebooks is None or nb in notebooks}
     missing, entries = [], []
     for notebook, runs in wanted.items():
-        for run, networks in runs.items():
-            folders = _run_folders(root, notebook, run)
+        for run, ship in runs.items():
+            folders = [f for f in _run_folders(root, notebook, run) if _ships(ship, f.name)]
             if not folders:
                 missing.append(f"{notebook}/{run}")
             for folder in folders:
@@ -127,7 +150,7 @@ def harvest(checkpoint_root: str | Path, out_dir: str | Path | None = None,
                     missing.append(f"{notebook}/{folder.name}")
                     continue
                 try:
-                    state = finished_run(found[1], networks)
+                    state = finished_run(found[1], ship.networks)
                 except CheckpointError as exc:
                     raise ShippedRunError(f"{folder}: {exc}; finish the run (make run-all) first") from None
                 facts = {"notebook": notebook, "run": run, "folder": folder.name, "steps": state["step"],
@@ -183,7 +206,8 @@ def find(notebook: str, folder: str, cache: str | Path, *, download: bool = True
     shipped one that cannot be had says why in one line and is None (the cell then trains).
     """
     m = _FOLDER.match(folder)
-    if m is None or m["run"] not in SHIPPED_RUNS.get(notebook, {}):
+    ship = SHIPPED_RUNS.get(notebook, {}).get(m["run"]) if m else None
+    if ship is None or not _ships(ship, folder):
         return None
     name, cache = entry_name(notebook, folder), Path(cache)
     reasons = []
