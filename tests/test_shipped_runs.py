@@ -56,6 +56,12 @@ def test_finished_run_drops_what_only_training_needs(trained: tuple[Trainer, dic
     assert not {"opt", "sched", "scaler", "rng"} & set(small)
     assert all(v.dtype == torch.float16 for v in small["model"].values() if v.is_floating_point())
     assert small["model"]["G.net.1.num_batches_tracked"].dtype == torch.long
+    for k, v in small["model"].items():  # rounded toward zero: clipped weights stay within their bound
+        if v.is_floating_point():
+            assert (v.float().abs() <= state["model"][k].float().abs()).all(), k
+            assert (v.float() - state["model"][k].float()).abs().max() <= 1e-3 * max(1.0, state["model"][k].abs().max()), k
+    clipped = finished_run({**state, "model": {"D.w": torch.full((5,), 0.01), "D.v": torch.tensor([-0.01, 0.3])}})
+    assert clipped["model"]["D.w"].float().max() <= 0.01 and clipped["model"]["D.v"].float().min() >= -0.01
     only_g = finished_run(state, ("G", "G_ema"))
     assert {k.split(".")[0] for k in only_g["model"]} == {"G", "G_ema"}
     with pytest.raises(CheckpointError, match="match none"):

@@ -87,7 +87,8 @@ def finished_run(state: dict[str, Any], networks: tuple[str, ...] | None = None,
     Keeps :data:`FINISHED_KEYS` (weights, history, training samples, config, run identity) and
     drops the optimiser, scheduler, scaler and RNG states. Floating-point weights are cast to
     ``dtype`` (fp16 halves the file; a generator's outputs move by ~1e-3 of their [-1, 1]
-    range); integer buffers (batch-norm counters) stay as they are.
+    range), rounded toward zero so no magnitude grows: a bound the run kept (WGAN's clipped
+    weights, ``|w| <= c``) still holds. Integer buffers (batch-norm counters) stay as they are.
 
     Args:
         state: a :meth:`ganlab.train.Trainer.state_dict` checkpoint whose ``step`` reached its
@@ -109,7 +110,15 @@ def finished_run(state: dict[str, Any], networks: tuple[str, ...] | None = None,
     keep = present if networks is None else [n for n in present if n in networks]
     if not keep:
         raise CheckpointError(f"networks {networks} match none of the run's networks {present}")
-    weights = {k: (v.to(dtype) if torch.is_tensor(v) and v.is_floating_point() else v)
+    weights = {k: (_toward_zero(v, dtype) if torch.is_tensor(v) and v.is_floating_point() else v)
                for k, v in model.items() if k.split(".", 1)[0] in keep}
     return {**{k: state[k] for k in FINISHED_KEYS if k in state}, "model": weights, "finished": True,
             "networks": keep, "weights_dtype": str(dtype).removeprefix("torch.")}
+
+
+def _toward_zero(v: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``v`` in ``dtype``, each element the nearest value whose magnitude is not larger (within one
+    unit in the last place of ``dtype``)."""
+    h = v.detach().to(dtype)
+    grew = h.to(v.dtype).abs() > v.detach().abs()
+    return torch.where(grew, torch.nextafter(h, torch.zeros_like(h)), h)
