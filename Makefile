@@ -84,7 +84,8 @@ extractors: setup
 	$(PY) -m ganlab.metrics.train_extractors --all --out ganlab/weights
 
 # the shipped generators (notebooks 17, 18) and each notebook's finished headline runs
-# (PRETRAINED = True), harvested from a quick run-all's checkpoints (made first if absent)
+# (PRETRAINED = True), harvested from a quick run-all's checkpoints (made first if absent; after
+# changing a headline run: rm -rf build/results/quick && make checkpoints)
 checkpoints: setup
 	GANLAB_DATA_DIR=$(DATA_DIR) $(PY) -m ganlab.course.pretrained --all --out data/checkpoints
 	test -d build/results/quick/checkpoints || $(MAKE) run-all PROFILE=quick PRETRAINED=
