@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
+from ganlab import rng
+
 __all__ = ["NORMS", "check_choice", "norm2d", "apply_spectral_norm"]
 
 #: Normalisation names accepted by the convolutional nets.
@@ -72,8 +74,6 @@ class StepDropout(nn.Module):
         self.p = float(p)
 
     def forward(self, x: Tensor) -> Tensor:
-        from ganlab import rng
-
         if not self.training or self.p == 0.0:
             return x
         g = rng.current()

@@ -209,6 +209,8 @@ class DistributedTrainer(Trainer):
             for name, net in nets.items():
                 setattr(self.model, name, nn.SyncBatchNorm.convert_sync_batchnorm(net))
         super()._prepare()  # resume (map_location = this rank's device) happens here
+        self._averaged = [getattr(module, name) for net in self.model.networks().values()
+                          for module in net.modules() for name in getattr(module, "rank_averaged_buffers", ())]
         device_ids = [self.device.index] if self.device.type == "cuda" else None
         # DDP broadcasts rank 0's parameters and buffers once here (they are equal already)
         self._wrapped = {name: _DDP(net, device_ids=device_ids, forward_sync_buffers=False)
@@ -231,12 +233,9 @@ class DistributedTrainer(Trainer):
         # buffers a network tracks from its batches by an affine update with the same coefficients
         # on every rank (StyleGAN-lite's w_avg: beta * w_avg + (1 - beta) * mean(w)): the mean over
         # the ranks of their per-rank updates is the single run's update of the global batch
-        for net in self.model.networks().values():
-            for module in net.modules():
-                for name in getattr(module, "rank_averaged_buffers", ()):
-                    buf = getattr(module, name)
-                    dist.all_reduce(buf, op=dist.ReduceOp.SUM)
-                    buf.div_(self.world_size)
+        for buf in self._averaged:
+            dist.all_reduce(buf, op=dist.ReduceOp.SUM)
+            buf.div_(self.world_size)
 
     def _flush(self, bad: Tensor, pbar: Any) -> None:
         # the global batch's means: average every logged sum over the ranks (same keys, same order)
