@@ -731,3 +731,18 @@ def test_unpaired_evaluator_without_labels_is_fid_only() -> None:
     ev = UnpairedEvaluator(ds, label_kept=False)
     out = ev.evaluate_images(ds.a.images_float())
     assert set(out) == {"fid[mnist_cnn,N=16]"} and math.isfinite(out["fid[mnist_cnn,N=16]"])
+
+
+def test_pix2pix_with_dropout_resumes_bit_for_bit(tmp_path) -> None:
+    """pix2pix's dropout masks come from the run's checkpointed step generator
+    (ganlab.nets.layers.StepDropout), so a resumed run ends with the same weights."""
+    from ganlab.models import build
+    from ganlab.train.ddp_check import toy_data
+    from tests.helpers import assert_resume_is_exact
+
+    def model():
+        torch.manual_seed(0)
+        G = UNetGenerator(in_channels=1, out_channels=1, image_size=8, ngf=4, dropout=0.5, norm="none")
+        return build("pix2pix", G, PatchDiscriminator(in_channels=2, ndf=4, n_layers=1, norm="instance"))
+
+    assert_resume_is_exact(model, lambda: toy_data(family="pix2pix"), tmp_path)
