@@ -52,14 +52,15 @@ def _toy_g(seed: int, norm: str = "batch") -> MLPGenerator:
     return MLPGenerator(nz=2, out_shape=(2,), hidden=(16, 16), norm=norm, activation="relu", out_activation=None)
 
 
-def _toy_d(seed: int, pack: int = 1, maxout: int = 1) -> MLPDiscriminator:
+def _toy_d(seed: int, pack: int = 1, maxout: int = 1, fourier: int = 0) -> MLPDiscriminator:
     torch.manual_seed(seed + 100)
-    return MLPDiscriminator(in_shape=(2,), hidden=(16, 16), dropout=0.0, pack=pack, maxout=maxout)
+    return MLPDiscriminator(in_shape=(2,), hidden=(16, 16), dropout=0.0, pack=pack, maxout=maxout,
+                            fourier=fourier, fourier_scale=0.5)
 
 
-@pytest.mark.parametrize(("pack", "maxout"), [(1, 1), (2, 1), (2, 3)])
-def test_batched_networks_compute_each_copy_as_the_copy_does(pack: int, maxout: int) -> None:
-    gens, discs = [_toy_g(s) for s in SEEDS], [_toy_d(s, pack, maxout) for s in SEEDS]
+@pytest.mark.parametrize(("pack", "maxout", "fourier"), [(1, 1, 0), (2, 1, 0), (2, 3, 0), (1, 1, 6), (2, 1, 6)])
+def test_batched_networks_compute_each_copy_as_the_copy_does(pack: int, maxout: int, fourier: int) -> None:
+    gens, discs = [_toy_g(s) for s in SEEDS], [_toy_d(s, pack, maxout, fourier) for s in SEEDS]
     G, D = stack_networks(gens), stack_networks(discs)
     z = torch.randn(3 * 8, 2)
     out = G(z)  # training mode: batch norm on each copy's own 8 rows, running stats updated
@@ -68,6 +69,8 @@ def test_batched_networks_compute_each_copy_as_the_copy_does(pack: int, maxout: 
         ref = gens[k](z[8 * k:8 * (k + 1)])
         assert torch.allclose(out[8 * k:8 * (k + 1)], ref, atol=1e-6)
         assert torch.allclose(d_out[8 // pack * k:8 // pack * (k + 1)], discs[k](ref), atol=1e-5)
+        d_back = D.unstack(k)
+        assert torch.equal(d_back(ref), discs[k](ref))  # each copy's own frequencies come back
         back = G.unstack(k)
         assert type(back) is MLPGenerator
         for a, b in zip(back.state_dict().values(), gens[k].state_dict().values()):
@@ -89,6 +92,8 @@ def test_what_does_not_batch_says_why() -> None:
     with pytest.raises(NotBatchable, match="differ in architecture"):
         stack_networks([_toy_g(0), MLPGenerator(nz=2, out_shape=(2,), hidden=(8, 16), norm="batch",
                                                 activation="relu", out_activation=None)])
+    with pytest.raises(NotBatchable, match="differ in architecture"):  # buffers count: 6 vs 4 frequencies
+        stack_networks([_toy_d(0, fourier=6), _toy_d(1, fourier=4)])
     with pytest.raises(NotBatchable, match="one class"):
         stack_networks([_toy_g(0), _toy_d(0)])
     gan = build("gan", _toy_g(0), _toy_d(0), real_range=(0.7, 1.0))
@@ -107,6 +112,7 @@ RECIPES = {  # kind -> family, PacGAN pack, G's norm, recipe
     "gan": ("gan", 1, "none", {"lr_g": 2e-3, "lr_d": 2e-3}),
     "gan_bn": ("gan", 1, "batch", {"lr_g": 2e-3, "lr_d": 2e-3}),
     "pacgan2": ("gan", 2, "batch", {"lr_g": 2e-3, "lr_d": 2e-3}),
+    "pacgan2_fourier": ("gan", 2, "batch", {"lr_g": 2e-3, "lr_d": 2e-3}),
     "wgan_gp": ("wgan_gp", 1, "none", {"lr_g": 1e-3, "lr_d": 1e-3, "d_steps": 2, "gp_weight": 0.1}),
     "lsgan": ("lsgan", 1, "none", {}),
     "wgan": ("wgan", 1, "none", {"d_steps": 2}),
@@ -115,7 +121,8 @@ RECIPES = {  # kind -> family, PacGAN pack, G's norm, recipe
 
 def _model(kind: str, seed: int):
     family, pack, norm, recipe = RECIPES[kind]
-    return build(family, _toy_g(seed, norm), _toy_d(seed, pack, maxout=2 if kind == "pacgan2" else 1), **recipe)
+    d = _toy_d(seed, pack, maxout=2 if kind == "pacgan2" else 1, fourier=6 if kind.endswith("fourier") else 0)
+    return build(family, _toy_g(seed, norm), d, **recipe)
 
 
 def _pre_bn_bias(net: nn.Module) -> set[str]:

@@ -8,6 +8,8 @@ and seeded like a separate run) into one module whose layers hold ``(K, ...)`` w
 * ``Linear`` -> :class:`BatchedLinear` (``torch.baddbmm`` over the copies);
 * ``BatchNorm1d`` -> :class:`BatchedBatchNorm1d` (one ``F.batch_norm`` over K * F channels: each
   copy is normalised over its own rows, with its own running statistics);
+* :class:`~ganlab.nets.layers.FourierFeatures` -> :class:`BatchedFourierFeatures` (each copy
+  keeps its own random frequencies);
 * stateless layers (LeakyReLU, ReLU, Tanh, :class:`~ganlab.nets.mlp.Maxout`, ``Dropout(p=0)``)
   are shared.
 
@@ -31,9 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganlab.nets.layers import FourierFeatures
 from ganlab.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator
 
-__all__ = ["NotBatchable", "BatchedLinear", "BatchedBatchNorm1d", "BatchedMLPGenerator",
+__all__ = ["NotBatchable", "BatchedLinear", "BatchedBatchNorm1d", "BatchedFourierFeatures", "BatchedMLPGenerator",
            "BatchedMLPDiscriminator", "stack_networks", "batchable_reason"]
 
 _STATELESS = (nn.LeakyReLU, nn.ReLU, nn.Tanh, nn.Identity, Maxout)
@@ -113,12 +116,34 @@ class BatchedBatchNorm1d(nn.Module):
                 layer.num_batches_tracked.copy_(self.num_batches_tracked)
 
 
+class BatchedFourierFeatures(nn.Module):
+    """K :class:`~ganlab.nets.layers.FourierFeatures` on ``(K, B, pack * d) -> (K, B, pack * 2n)``;
+    frequencies ``(K, d, n)``, copy k's its own."""
+
+    def __init__(self, layers: Sequence[FourierFeatures]) -> None:
+        super().__init__()
+        first = layers[0]
+        self.in_features, self.n_frequencies, self.pack = first.in_features, first.n_frequencies, first.pack
+        self.out_features = first.out_features
+        self.register_buffer("freqs", torch.stack([lay.freqs.detach().clone() for lay in layers]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k, b, _ = x.shape
+        samples = x.reshape(k, b * self.pack, self.in_features)
+        phase = torch.bmm(samples, self.freqs).reshape(k, b, self.pack, self.n_frequencies)
+        return torch.cat([phase.sin(), phase.cos()], dim=-1).reshape(k, b, self.out_features)
+
+    def unstack_into(self, layer: FourierFeatures, k: int) -> None:
+        with torch.no_grad():
+            layer.freqs.copy_(self.freqs[k])
+
+
 def _layer_reason(layer: nn.Module) -> str | None:
     if hasattr(layer, "parametrizations"):
         return f"{type(layer).__name__} has parametrizations (spectral norm?)"
     if isinstance(layer, nn.Dropout) and layer.p > 0:
         return f"Dropout(p={layer.p}) draws its masks from torch's global generator"
-    if isinstance(layer, (nn.Linear, nn.BatchNorm1d, nn.Dropout, *_STATELESS)):
+    if isinstance(layer, (nn.Linear, nn.BatchNorm1d, nn.Dropout, FourierFeatures, *_STATELESS)):
         return None
     return f"layer {type(layer).__name__} has no batched version"
 
@@ -143,6 +168,8 @@ def _stack_sequential(seqs: Sequence[nn.Sequential]) -> nn.Sequential:
             out.append(BatchedLinear(layers))
         elif isinstance(first, nn.BatchNorm1d):
             out.append(BatchedBatchNorm1d(layers))
+        elif isinstance(first, FourierFeatures):
+            out.append(BatchedFourierFeatures(layers))
         elif isinstance(first, nn.Dropout):
             out.append(nn.Identity())
         else:
@@ -159,8 +186,8 @@ def _check_copies(nets: Sequence[nn.Module]) -> None:
     reason = batchable_reason(nets[0])
     if reason:
         raise NotBatchable(reason)
-    shapes = [[(type(m).__name__, tuple(p.shape)) for m in n.modules() for p in m.parameters(recurse=False)]
-              for n in nets]
+    shapes = [[(type(m).__name__, tuple(t.shape)) for m in n.modules()
+               for t in (*m.parameters(recurse=False), *m.buffers(recurse=False))] for n in nets]
     if any(s != shapes[0] for s in shapes[1:]):
         raise NotBatchable("copies differ in architecture (layer types or shapes)")
 
@@ -188,7 +215,7 @@ class _Batched(nn.Module):
             raise ValueError(f"copy {k} does not exist; this batch has {self.copies}")
         net = copy.deepcopy(self._template)
         for batched, layer in zip(self.net, net.net):
-            if isinstance(batched, (BatchedLinear, BatchedBatchNorm1d)):
+            if isinstance(batched, (BatchedLinear, BatchedBatchNorm1d, BatchedFourierFeatures)):
                 batched.unstack_into(layer, k)
         device = next(self.parameters()).device
         return net.to(device).train(self.training)
