@@ -5,6 +5,7 @@ pinning and downloading; and the repository's shipped files (budget, pins, noteb
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -263,6 +264,27 @@ def test_only_the_listed_seeds_and_networks_ship(shipping: Path, tmp_path: Path,
     assert shipped_runs.find("05_lsgan", "demo-seed0", tmp_path / "c", download=False) is None
     assert capsys.readouterr().out == ""  # a seed the course does not ship: no word, it trains
     assert shipped_runs.find("05_lsgan", "demo-seed1", tmp_path / "c", download=False)[0]["networks"] == ["G"]
+
+
+def test_cli_reships_one_notebook_and_keeps_the_others(shipping: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    S = _session(tmp_path, "made", False)
+    _both(S)
+    assert shipped_runs.main(["--from", str(S.checkpoint_root), "--out", str(shipping), "--no-pin",
+                              "--notebook", "05_lsgan"]) == 0
+    manifest = json.loads((shipping / "manifest.json").read_text())
+    other = dict(next(iter(manifest["entries"].values())), notebook="04_dcgan", file="04_dcgan__x.pt")
+    shutil.copy(shipping / next(iter(manifest["entries"].values()))["file"], shipping / other["file"])
+    manifest["entries"]["04_dcgan__x"] = other  # another notebook's shipped run
+    (shipping / "manifest.json").write_text(json.dumps(manifest))
+    assert shipped_runs.main(["--from", str(S.checkpoint_root), "--out", str(shipping), "--no-pin",
+                              "--notebook", "05_lsgan"]) == 0
+    kept = json.loads((shipping / "manifest.json").read_text())["entries"]
+    assert "04_dcgan__x" in kept and (shipping / "04_dcgan__x.pt").is_file()
+    assert {e["notebook"] for e in kept.values()} == {"04_dcgan", "05_lsgan"}
+    capsys.readouterr()
+    assert shipped_runs.main(["--from", str(S.checkpoint_root), "--notebook", "02_toy"]) == 2
+    assert "--notebook 02_toy: not a notebook with shipped runs; accepted: " in capsys.readouterr().err
 
 
 def test_not_shipped_runs_and_bad_parameter(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ SHIPPED_RUNS: dict[str, dict[str, Ship]] = {
     "16_ablations": {"ablation_base": Ship(("G", "G_ema"), seeds=(0,))},
 }
 #: sha256 of ``data/checkpoints/runs/manifest.json``; ``make checkpoints`` rewrites this line.
-RUNS_MANIFEST_SHA256 = "df13c0e0990f0151d0490476699deed3b709ae38aa91b021286249c5f2cf357a"
+RUNS_MANIFEST_SHA256 = "82f0db8143c49618d9bfc5e795355c6a7abb41e4a35b59a748560a0cb2430973"
 #: All shipped weights (``data/checkpoints`` with its ``runs/``) stay below this.
 BUDGET_BYTES = 25 * 10**6
 COMMAND = "make checkpoints  (python -m ganlab.course.shipped_runs --from build/results/quick/checkpoints)"
@@ -241,9 +241,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="checkpoint folder of a quick make run-all")
     parser.add_argument("--out", default=None, help="default: data/checkpoints/runs")
     parser.add_argument("--no-pin", action="store_true", help="do not rewrite RUNS_MANIFEST_SHA256")
+    parser.add_argument("--notebook", action="append", default=None, metavar="NAME",
+                        help="re-ship only this notebook's runs (repeatable; e.g. after changing its "
+                             "headline runs); the others stay as shipped")
     args = parser.parse_args(argv)
+    if args.notebook:
+        unknown = sorted(set(args.notebook) - set(SHIPPED_RUNS))
+        if unknown:
+            print(f"error: --notebook {', '.join(unknown)}: not a notebook with shipped runs; accepted: "
+                  f"{', '.join(SHIPPED_RUNS)}", file=sys.stderr)
+            return 2
     try:
-        entries = harvest(args.root, args.out)
+        entries = harvest(args.root, args.out, notebooks=args.notebook)
     except ShippedRunError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
