@@ -2,10 +2,11 @@
 (:class:`ganlab.train.seeds.SeedBatchTrainer`) versus K runs of the real :class:`~ganlab.train.Trainer`
 one after another, the same total work (K x steps iterations), measured alternately in one process.
 
-Configurations (the 2-D toys of notebook 02, ``ring8``, batch 256, non-saturating GAN):
+Configurations (the 2-D toys of notebook 02, ``ring8``, non-saturating GAN):
 
-* ``toy``: G and D 3 x 64 LeakyReLU units (the quick profile's size before batching);
-* ``course``: G 3 x 128 with batch norm + ReLU, D 3 x 128 (notebook 02's quick networks);
+* ``toy``: G and D 3 x 64 LeakyReLU units, batch 256 (the quick profile's size before batching);
+* ``course``: notebook 02's quick networks: G 3 x 64 with batch norm + ReLU, D 2 x 64 LeakyReLU
+  behind 64 random Fourier frequencies per sample, batch 128;
 * ``paper``: PacGAN's networks, G 4 x 400 with batch norm + ReLU, D 3 maxout layers x 200 units
   (5 pieces), batch 100.
 """
@@ -22,9 +23,12 @@ import torch
 __all__ = ["add_arguments", "run", "CONFIGS"]
 
 CONFIGS: dict[str, dict[str, Any]] = {
-    "toy": {"g": (64, 64, 64), "d": (64, 64, 64), "norm": "none", "act": "leaky_relu", "maxout": 1, "batch": 256},
-    "course": {"g": (128, 128, 128), "d": (128, 128, 128), "norm": "batch", "act": "relu", "maxout": 1, "batch": 256},
-    "paper": {"g": (400,) * 4, "d": (200,) * 3, "norm": "batch", "act": "relu", "maxout": 5, "batch": 100},
+    "toy": {"g": (64, 64, 64), "d": (64, 64, 64), "norm": "none", "act": "leaky_relu", "maxout": 1, "batch": 256,
+            "fourier": 0},
+    "course": {"g": (64, 64, 64), "d": (64, 64), "norm": "batch", "act": "relu", "maxout": 1, "batch": 128,
+               "fourier": 64},
+    "paper": {"g": (400,) * 4, "d": (200,) * 3, "norm": "batch", "act": "relu", "maxout": 5, "batch": 100,
+              "fourier": 0},
 }
 
 
@@ -44,7 +48,8 @@ def _model(cfg: dict[str, Any], seed: int) -> Any:
     torch.manual_seed(seed)
     G = MLPGenerator(nz=2, out_shape=(2,), hidden=cfg["g"], norm=cfg["norm"], activation=cfg["act"],
                      out_activation=None)
-    D = MLPDiscriminator(in_shape=(2,), hidden=cfg["d"], dropout=0.0, maxout=cfg["maxout"])
+    D = MLPDiscriminator(in_shape=(2,), hidden=cfg["d"], dropout=0.0, maxout=cfg["maxout"],
+                         fourier=cfg["fourier"], fourier_scale=0.5)
     return build("gan", G, D, lr_g=1e-3, lr_d=1e-3)
 
 
