@@ -124,14 +124,13 @@ class BatchedFourierFeatures(nn.Module):
         super().__init__()
         first = layers[0]
         self.in_features, self.n_frequencies, self.pack = first.in_features, first.n_frequencies, first.pack
-        self.out_features = first.out_features
         self.register_buffer("freqs", torch.stack([lay.freqs.detach().clone() for lay in layers]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, b, _ = x.shape
         samples = x.reshape(k, b * self.pack, self.in_features)
         phase = torch.bmm(samples, self.freqs).reshape(k, b, self.pack, self.n_frequencies)
-        return torch.cat([phase.sin(), phase.cos()], dim=-1).reshape(k, b, self.out_features)
+        return torch.cat([phase.sin(), phase.cos()], dim=-1).reshape(k, b, -1)
 
     def unstack_into(self, layer: FourierFeatures, k: int) -> None:
         with torch.no_grad():

@@ -138,7 +138,7 @@ class MLPDiscriminator(nn.Module):
         fourier: random Fourier features per sample in front of the first layer
             (:class:`~ganlab.nets.layers.FourierFeatures`, ``fourier`` frequencies, each a sine and
             a cosine): lets a small D resolve fine detail of low-dimensional data (the 2-D
-            toys) in thousands instead of hundreds of thousands of steps. 0 (default): raw inputs.
+            toys) within a short training budget. 0 (default): raw inputs.
         fourier_scale: standard deviation of those frequencies in cycles per unit of the input.
     """
 
