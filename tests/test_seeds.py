@@ -13,13 +13,21 @@ from torch import nn
 
 import ganlab.course.session
 from ganlab import rng
-from ganlab.course.experiment import train_seeds
+from ganlab.course.experiment import train_seeds, train_seeds_jointly
+from ganlab.data import Dataset
 from ganlab.metrics import Evaluator
 from ganlab.models import build
 from ganlab.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from ganlab.nets.batched import NotBatchable, batchable_reason, stack_networks
 from ganlab.train import TrainConfig, Trainer
-from ganlab.train.seeds import SeedBatchTrainer, batch_reason, stack_family, unstack_family
+from ganlab.train.seeds import (
+    CopyData,
+    SeedBatchTrainer,
+    batch_reason,
+    data_reason,
+    stack_family,
+    unstack_family,
+)
 from tests.helpers import tiny_points
 
 SEEDS = [3, 7, 11]
@@ -52,10 +60,10 @@ def _toy_g(seed: int, norm: str = "batch") -> MLPGenerator:
     return MLPGenerator(nz=2, out_shape=(2,), hidden=(16, 16), norm=norm, activation="relu", out_activation=None)
 
 
-def _toy_d(seed: int, pack: int = 1, maxout: int = 1, fourier: int = 0) -> MLPDiscriminator:
+def _toy_d(seed: int, pack: int = 1, maxout: int = 1, fourier: int = 0, scale: float = 0.5) -> MLPDiscriminator:
     torch.manual_seed(seed + 100)
     return MLPDiscriminator(in_shape=(2,), hidden=(16, 16), dropout=0.0, pack=pack, maxout=maxout,
-                            fourier=fourier, fourier_scale=0.5)
+                            fourier=fourier, fourier_scale=scale)
 
 
 @pytest.mark.parametrize(("pack", "maxout", "fourier"), [(1, 1, 0), (2, 1, 0), (2, 3, 0), (1, 1, 6), (2, 1, 6)])
@@ -175,6 +183,79 @@ def test_each_copy_follows_its_separate_run(kind: str) -> None:
         assert torch.allclose(torch.tensor(batch.history.losses[key]), mean, rtol=1e-4, atol=1e-5)
 
 
+def _named(scale: float, seed: int):
+    """A PacGAN2 with a Fourier D of frequency scale ``scale``: the model of one data set's run."""
+    return build("gan", _toy_g(seed, "batch"), _toy_d(seed, 2, fourier=6, scale=scale), lr_g=2e-3, lr_d=2e-3)
+
+
+def _ring_of(n: int, radius: float) -> Dataset:
+    """``n`` points on a circle of ``radius`` (a second 2-D data set of tiny_points' size)."""
+    data = tiny_points(n, seed=9)
+    data.points = radius * data.points / data.points.norm(dim=1, keepdim=True)
+    return data
+
+
+def test_copies_of_two_runs_on_two_data_sets_follow_their_separate_runs() -> None:
+    """One batch holds run A (Gaussian points, frequency scale 0.5) and run B (a ring, scale 2)
+    with the same seeds: every copy ends where its own run, on its own data, ends."""
+    runs = {"a": (0.5, tiny_points(256), Evaluator(tiny_points(512, seed=5), extractor="points", n=64,
+                                                      metrics=("fid",))),
+            "b": (2.0, _ring_of(256, 2.0), Evaluator(_ring_of(512, 2.0), extractor="points", n=64, metrics=("fid",)))}
+    seeds = [3, 7]
+    copies = [(name, s) for name in runs for s in seeds]
+    separate = {}
+    for name, s in copies:
+        scale, data, ev = runs[name]
+        tr = Trainer(_named(scale, s), data, _cfg(seed=s), evaluator=ev)
+        tr.fit()
+        separate[name, s] = tr
+    batch = SeedBatchTrainer([_named(runs[n][0], s) for n, s in copies], [runs[n][1] for n, _ in copies],
+                             _cfg(seed=999), [s for _, s in copies], evaluator=[runs[n][2] for n, _ in copies],
+                             names=[n for n, _ in copies])
+    batch.fit()
+    assert batch.copy_keys == ["a/3", "a/7", "b/3", "b/7"]
+    assert batch.run_identity()["config"]["runs"] == ["a", "a", "b", "b"]
+    assert [d["name"] for d in batch.dataset.summary()["datasets"]] == ["tinypts", "tinypts"]
+    z = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+    for k, key in enumerate(copies):
+        tr, copy = separate[key], batch.copy_model(k)
+        assert copy.D.net[0].scale == runs[key[0]][0]  # the unstacked D says its own scale
+        for net in ("G", "D"):
+            skip = _pre_bn_bias(getattr(copy, net))
+            for (name, a), b in zip(getattr(copy, net).state_dict().items(),
+                                    getattr(tr.model, net).state_dict().values()):
+                if name not in skip:
+                    assert torch.allclose(a.float(), b.float(), rtol=1e-4, atol=1e-5), f"copy {key} {net}.{name}"
+        assert torch.allclose(copy.sample(z=z), tr.model.sample(z=z), atol=1e-3)
+        mine, theirs = batch.copy_history(k).evals, tr.history.evals
+        assert [e["step"] for e in mine] == [6, 12]
+        assert [e["fid[points,N=64]"] for e in mine] == pytest.approx([e["fid[points,N=64]"] for e in theirs],
+                                                                      rel=1e-3, abs=1e-4)
+    # each copy's rows of a batch are its own data set's, in its own seed's order
+    order = batch.dataset.epoch_order(0)[: 4 * 16].reshape(4, 16)
+    for k, (name, s) in enumerate(copies):
+        rows = batch.dataset.batch(order[k]).real
+        assert torch.equal(rows, runs[name][1].batch(runs[name][1].epoch_order(0, s)[:16]).real)
+    assert torch.allclose(batch.dataset.batch(order[2]).real.norm(dim=1), torch.full((16,), 2.0))
+
+
+def test_copies_on_data_sets_that_cannot_batch_say_why() -> None:
+    assert data_reason([tiny_points(64), tiny_points(64, seed=1)]) is None
+    assert "one length" in data_reason([tiny_points(64), tiny_points(32)])
+    assert "Dataset objects" in data_reason([tiny_points(64), list(range(64))])
+    with pytest.raises(ValueError, match="one length"):
+        CopyData([tiny_points(64), tiny_points(32)], [1, 2], 16)
+    with pytest.raises(ValueError, match="one data set per copy"):
+        CopyData([tiny_points(64)] * 3, [1, 2], 16)
+    models = [_named(0.5, s) for s in (1, 1)]
+    with pytest.raises(ValueError, match="one distinct seed per model"):  # seed 1 twice in one run
+        SeedBatchTrainer(models, [tiny_points(64)] * 2, _cfg(), [1, 1], names=["a", "a"])
+    with pytest.raises(ValueError, match="one run name per copy"):
+        SeedBatchTrainer(models, tiny_points(64), _cfg(), [1, 2], names=["a"])
+    with pytest.raises(ValueError, match="one evaluator per copy"):
+        SeedBatchTrainer(models, tiny_points(64), _cfg(), [1, 2], evaluator=[None])
+
+
 def test_a_batch_resumes_bit_for_bit(tmp_path: Path) -> None:
     data = tiny_points(256)
 
@@ -238,6 +319,35 @@ def test_train_seeds_batches_when_it_can_and_records_each_seed(tmp_path: Path, m
                      DCGANDiscriminator(image_size=28, channels=1, ndf=4))
     with pytest.raises(NotBatchable, match="cannot batch its seeds: G: DCGANGenerator is not an MLP"):
         train_seeds(S, "conv", conv, data, SEEDS, batch=True)
+
+
+def test_train_seeds_jointly_batches_two_runs_and_records_each(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GANLAB_DATA_DIR", raising=False)
+    S = ganlab.course.session.start("02_toy_2d_mode_collapse", profile="smoke", seed=0, device="cpu",
+                                    results_dir=tmp_path)
+    ev = Evaluator(tiny_points(512, seed=5), extractor="points", n=64, metrics=("fid",))
+    runs = {"pts_gan": (lambda s: _named(0.5, s), tiny_points(256), ev),
+            "ring_gan": (lambda s: _named(2.0, s), _ring_of(256, 2.0), None)}
+    out = train_seeds_jointly(S, runs, [3, 7], steps=6, batch_size=16, extra={"method": "gan"})
+    assert list(out) == ["pts_gan", "ring_gan"] and len({id(r.trainer) for rs in out.values() for r in rs}) == 1
+    assert Path(S.checkpoint_dir("pts_gan+ring_gan-seeds3-7")).is_dir()
+    recs = {name: [json.loads(r.record.read_text()) for r in rs] for name, rs in out.items()}
+    assert [r["seed"] for r in recs["ring_gan"]] == [3, 7] and recs["ring_gan"][0]["run"] == "ring_gan"
+    assert all(r["extra"]["batched_runs"] == ["pts_gan", "ring_gan"] and r["extra"]["method"] == "gan"
+               for rs in recs.values() for r in rs)
+    assert "untrained" in recs["pts_gan"][0]["extra"] and "untrained" not in recs["ring_gan"][0]["extra"]
+    assert out["pts_gan"][0].metrics and not out["ring_gan"][0].metrics  # only run A has an evaluator
+    again = train_seeds_jointly(S, runs, [3, 7], steps=6, batch_size=16)
+    assert again["ring_gan"][1].history.resumed_from == 6  # the finished joint batch loads
+    # data sets of different lengths: run by run (two batches), or NotBatchable when asked to batch
+    uneven = {"pts_gan": runs["pts_gan"], "short": (lambda s: _named(2.0, s), tiny_points(128), None)}
+    apart = train_seeds_jointly(S, uneven, [3, 7], steps=4, batch_size=16)
+    assert apart["pts_gan"][0].trainer is not apart["short"][0].trainer
+    with pytest.raises(NotBatchable, match="cannot train as one batch: .*one length"):
+        train_seeds_jointly(S, uneven, [3, 7], steps=4, batch_size=16, batch=True)
+    with pytest.raises(ValueError, match="at least one run and distinct seeds"):
+        train_seeds_jointly(S, runs, [3, 3])
 
 
 def test_batched_linear_is_a_per_copy_matmul() -> None:

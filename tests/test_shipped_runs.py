@@ -282,6 +282,17 @@ def test_cli_reships_one_notebook_and_keeps_the_others(shipping: Path, tmp_path:
     kept = json.loads((shipping / "manifest.json").read_text())["entries"]
     assert "04_dcgan__x" in kept and (shipping / "04_dcgan__x.pt").is_file()
     assert {e["notebook"] for e in kept.values()} == {"04_dcgan", "05_lsgan"}
+    # a re-shipped notebook's run that is no longer listed (renamed): its entry and file go
+    renamed = dict(other, notebook="05_lsgan", file="05_lsgan__old-seed0.pt")
+    shutil.copy(shipping / other["file"], shipping / renamed["file"])
+    manifest = json.loads((shipping / "manifest.json").read_text())
+    manifest["entries"]["05_lsgan__old-seed0"] = renamed
+    (shipping / "manifest.json").write_text(json.dumps(manifest))
+    assert shipped_runs.main(["--from", str(S.checkpoint_root), "--out", str(shipping), "--no-pin",
+                              "--notebook", "05_lsgan"]) == 0
+    kept = json.loads((shipping / "manifest.json").read_text())["entries"]
+    assert "05_lsgan__old-seed0" not in kept and not (shipping / "05_lsgan__old-seed0.pt").exists()
+    assert "04_dcgan__x" in kept and (shipping / "04_dcgan__x.pt").is_file()
     capsys.readouterr()
     assert shipped_runs.main(["--from", str(S.checkpoint_root), "--notebook", "02_toy"]) == 2
     assert "--notebook 02_toy: not a notebook with shipped runs; accepted: " in capsys.readouterr().err

@@ -1,6 +1,9 @@
 """Batched seeds against separate runs: K seeds of a small GAN trained as one batched model
 (:class:`ganlab.train.seeds.SeedBatchTrainer`) versus K runs of the real :class:`~ganlab.train.Trainer`
 one after another, the same total work (K x steps iterations), measured alternately in one process.
+With ``--runs 2`` it also times two runs' batches (ring8's and grid25's K seeds) one after another
+against one joint batch of 2K copies (:func:`ganlab.course.experiment.train_seeds_jointly`), as
+notebook 02 trains them: ``joint_speedup``.
 
 Configurations (the 2-D toys of notebook 02, ``ring8``, non-saturating GAN):
 
@@ -39,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=200, help="iterations per run")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (median taken)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: as set)")
+    parser.add_argument("--runs", type=int, default=1, choices=(1, 2),
+                        help="2: also time ring8's and grid25's batches one after another vs one joint batch")
 
 
 def _model(cfg: dict[str, Any], seed: int) -> Any:
@@ -83,13 +88,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         SeedBatchTrainer([_model(cfg, s) for s in seeds], data, config(0), seeds).fit()
         return time.perf_counter() - t
 
+    datasets = [data, load("grid25", split="train")][: args.runs]
+
+    def batches() -> float:
+        t = time.perf_counter()
+        for d in datasets:
+            SeedBatchTrainer([_model(cfg, s) for s in seeds], d, config(0), seeds).fit()
+        return time.perf_counter() - t
+
+    def joint() -> float:
+        t = time.perf_counter()
+        SeedBatchTrainer([_model(cfg, s) for _ in datasets for s in seeds], [d for d in datasets for _ in seeds],
+                         config(0), seeds * len(datasets),
+                         names=[d.info.name for d in datasets for _ in seeds]).fit()
+        return time.perf_counter() - t
+
     separate(), batched()  # warm-up (allocator, thread pools)
-    sep, bat = [], []
+    sep, bat, apart, together = [], [], [], []
     for _ in range(args.rounds):
         sep.append(separate())
         bat.append(batched())
+        if args.runs > 1:
+            apart.append(batches())
+            together.append(joint())
     s, b = statistics.median(sep), statistics.median(bat)
+    extra = {} if args.runs == 1 else {
+        "runs": args.runs, "batches_s": round(statistics.median(apart), 3), "joint_s": round(statistics.median(together), 3),
+        "joint_speedup": round(statistics.median(apart) / statistics.median(together), 2)}
     return {"bench": "seeds", "config": args.config, "copies": args.copies, "steps": args.steps,
             "batch_size": cfg["batch"], "separate_s": round(s, 3), "batched_s": round(b, 3),
             "speedup": round(s / b, 2), "threads": torch.get_num_threads(), "device": describe_device(torch.device("cpu")),
-            "torch": torch.__version__}
+            "torch": torch.__version__, **extra}

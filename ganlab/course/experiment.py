@@ -29,7 +29,7 @@ from ganlab.io import atomic_write_json
 from ganlab.models.base import Family
 from ganlab.train import History, TrainConfig, Trainer
 
-__all__ = ["RunResult", "train_run", "train_seeds", "record_as", "seed_summary", "train_on_datasets",
+__all__ = ["RunResult", "train_run", "train_seeds", "train_seeds_jointly", "record_as", "seed_summary", "train_on_datasets",
            "make_evaluator", "final_metrics"]
 
 
@@ -162,43 +162,55 @@ def _run_config(session: Any, name: str, folder: str, seed: int, fresh: bool,
                        resume=True, desc=name, **base)
 
 
-def _train_batch(session: Any, name: str, models: list[Family], dataset: Any, seeds: list[int], *,
-                 evaluator: Any, untrained: Mapping[int, dict[str, float]] | None, fresh: bool,
-                 extra: dict[str, Any], callbacks: Sequence[Callable[[Trainer, int], None]],
-                 **overrides: Any) -> list[RunResult]:
-    """The seeds of run ``name`` as one batched model (:class:`ganlab.train.seeds.SeedBatchTrainer`);
-    one :class:`RunResult` and record per seed."""
+def _train_batch(session: Any, names: list[str], models: list[list[Family]], datasets: list[Any],
+                 evaluators: list[Any], seeds: list[int], *, untrained: Mapping[int, dict[str, float]] | None,
+                 fresh: bool, extra: dict[str, Any], callbacks: Sequence[Callable[[Trainer, int], None]],
+                 **overrides: Any) -> dict[str, list[RunResult]]:
+    """The seeds of the runs ``names`` (run i: ``models[i]`` on ``datasets[i]``, one model per seed)
+    as one batched model (:class:`ganlab.train.seeds.SeedBatchTrainer`); one :class:`RunResult`
+    and record per run and seed. ``untrained`` serves a single run only."""
     S = session.settings
-    folder = f"{name}-seeds{'-'.join(map(str, seeds))}"
-    cfg = _run_config(session, name, folder, seeds[0], fresh, overrides)
-    base_untrained = {}
-    for seed, model in zip(seeds, models):
-        if untrained is not None and seed in untrained:
-            base_untrained[seed] = dict(untrained[seed])
+    folder = f"{'+'.join(names)}-seeds{'-'.join(map(str, seeds))}"
+    cfg = _run_config(session, names[0] if len(names) == 1 else "+".join(names), folder, seeds[0], fresh, overrides)
+    copies = [(i, seed) for i in range(len(names)) for seed in seeds]
+    base_untrained: dict[tuple[int, int], dict[str, float]] = {}
+    for i, seed in copies:
+        model, evaluator = models[i][seeds.index(seed)], evaluators[i]
+        if len(names) == 1 and untrained is not None and seed in untrained:
+            base_untrained[i, seed] = dict(untrained[seed])
         elif evaluator is not None:
-            base_untrained[seed] = on_main(
-                lambda m=model, s=seed: dict(evaluator.evaluate(m.to(session.device).sampler(seed=s + 1))))
+            base_untrained[i, seed] = on_main(
+                lambda m=model, s=seed, ev=evaluator: dict(ev.evaluate(m.to(session.device).sampler(seed=s + 1))))
     shipped = None if fresh else _shipped(session, folder)
-    trainer = fit(models, dataset, cfg, evaluator=evaluator, callbacks=callbacks,
-                  restore=shipped[0] if shipped else None, seeds=seeds)
+    several = len(names) > 1
+    trainer = fit([models[i][seeds.index(s)] for i, s in copies],
+                  [datasets[i] for i, _ in copies] if several else datasets[0], cfg,
+                  evaluator=[evaluators[i] for i, _ in copies] if several else evaluators[0],
+                  callbacks=callbacks, restore=shipped[0] if shipped else None,
+                  seeds=[s for _, s in copies], names=[names[i] for i, _ in copies] if several else None)
     if shipped and trainer.restored:
         extra = {**extra, "loaded_from": shipped[1]}
-    out = []
-    for k, seed in enumerate(seeds):
+    out: dict[str, list[RunResult]] = {name: [] for name in names}
+    for k, (i, seed) in enumerate(copies):
         history = trainer.copy_history(k)
         model = trainer.copy_model(k)
         metrics = final_metrics(history)
         rec_extra = {**extra, "batched_seeds": seeds,
                      "note": "trained in one batch with batched_seeds; losses are means over the batch"}
-        if seed in base_untrained:
-            rec_extra["untrained"] = base_untrained[seed]
+        if several:
+            rec_extra["batched_runs"] = list(names)
+            rec_extra["note"] = ("trained in one batch with the batched_seeds of batched_runs; losses are "
+                                 "means over the batch")
+        if (i, seed) in base_untrained:
+            rec_extra["untrained"] = base_untrained[i, seed]
         config = {**cfg.as_dict(), "seed": seed, "batch_size": trainer.per_copy_batch,
                   "checkpoint_dir": None, "profile": S.profile}
         path = on_main(functools.partial(
-            save_record, session.results_dir, notebook=session.notebook, run=name, dataset=dataset.info.name,
-            seed=seed, model=model, config=config, history=history, metrics=metrics, device=session.device,
-            extra=rec_extra))
-        out.append(RunResult(name, model, history, metrics, path, trainer, base_untrained.get(seed)))
+            save_record, session.results_dir, notebook=session.notebook, run=names[i],
+            dataset=datasets[i].info.name, seed=seed, model=model, config=config, history=history,
+            metrics=metrics, device=session.device, extra=rec_extra))
+        out[names[i]].append(RunResult(names[i], model, history, metrics, path, trainer,
+                                       base_untrained.get((i, seed))))
     return out
 
 
@@ -248,9 +260,9 @@ def train_seeds(session: Any, name: str, make_model: Callable[[int], Family], da
             built.update((s, make_model(s)) for s in seeds[1:])
             reason = batch_reason([built[s] for s in seeds])
         if reason is None:
-            return _train_batch(session, name, [built[s] for s in seeds], dataset, seeds, evaluator=evaluator,
+            return _train_batch(session, [name], [[built[s] for s in seeds]], [dataset], [evaluator], seeds,
                                 untrained=untrained, fresh=bool(kwargs.pop("fresh", False)), extra=shared_extra,
-                                callbacks=list(callbacks(seeds[0])) if callbacks else [], **kwargs)
+                                callbacks=list(callbacks(seeds[0])) if callbacks else [], **kwargs)[name]
         if batch:
             raise NotBatchable(f"run {name!r} cannot batch its seeds: {reason}")
     out = []
@@ -262,6 +274,54 @@ def train_seeds(session: Any, name: str, make_model: Callable[[int], Family], da
         out.append(train_run(session, name, model, dataset, evaluator=evaluator, seed=seed,
                              extra=extra, callbacks=list(callbacks(seed)) if callbacks else (), **kwargs))
     return out
+
+
+def train_seeds_jointly(session: Any, runs: Mapping[str, tuple[Callable[[int], Family], Any, Any]],
+                        seeds: Sequence[int], *, batch: bool | None = None,
+                        **kwargs: Any) -> dict[str, list[RunResult]]:
+    """Several runs with their seeds (one model on ring8 and on grid25, say) trained as ONE batched
+    model when they batch together: one family, recipe and architecture, and data sets of one
+    length, item shape and kind. A batch of 20 copies costs less than two of 10 one after another
+    on a CPU (:mod:`ganlab.bench.seeds_bench`, ``--runs 2``); each copy still follows its separate
+    run. Otherwise each run goes through :func:`train_seeds`.
+
+    Args:
+        runs: run name -> ``(make_model, dataset, evaluator or None)``; ``make_model(seed)``
+            builds a freshly seeded model as for :func:`train_seeds`.
+        seeds: every run's seeds, distinct, at least one.
+        batch: ``None`` (default): one batch when the runs allow it, else run by run; ``False``:
+            :func:`train_seeds` run by run; ``True``: one batch or raise ``NotBatchable`` saying why.
+        kwargs: passed to :func:`train_run` (``fresh``, ``steps``, ``extra``...).
+
+    Returns:
+        ``{name: [one RunResult per seed]}``, in the order of ``runs`` and ``seeds``; the checkpoint
+        folder of a joint batch is ``"<name1>+<name2>...-seeds<s1>-<s2>..."``.
+
+    Raises:
+        ValueError: no runs, no seeds or a seed repeated.
+    """
+    seeds = [int(s) for s in seeds]
+    if not runs or not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"train_seeds_jointly needs at least one run and distinct seeds; got runs "
+                         f"{list(runs)} and seeds {seeds}")
+    names = list(runs)
+    if batch is not False and len(names) > 1:
+        from ganlab.nets.batched import NotBatchable
+        from ganlab.train.seeds import batch_reason, data_reason
+
+        reason = data_reason([runs[n][1] for n in names])
+        models: list[list[Family]] = []
+        if reason is None:
+            models = [[runs[n][0](s) for s in seeds] for n in names]
+            reason = batch_reason([m for ms in models for m in ms])
+        if reason is None:
+            return _train_batch(session, names, models, [runs[n][1] for n in names], [runs[n][2] for n in names],
+                                seeds, untrained=None, fresh=bool(kwargs.pop("fresh", False)),
+                                extra=dict(kwargs.pop("extra", None) or {}), callbacks=[], **kwargs)
+        if batch:
+            raise NotBatchable(f"runs {names} cannot train as one batch: {reason}")
+    return {n: train_seeds(session, n, runs[n][0], runs[n][1], seeds, evaluator=runs[n][2],
+                           batch=batch, **dict(kwargs)) for n in names}
 
 
 def record_as(session: Any, run: RunResult, name: str) -> RunResult:

@@ -52,12 +52,13 @@ def on_main(fn: Callable[[], T]) -> T:
 
 def fit(model: Family | Sequence[Family], dataset: Any, config: TrainConfig, *, evaluator: Any = None,
         callbacks: Sequence[Callable[[Trainer, int], None]] = (), restore: dict[str, Any] | None = None,
-        seeds: Sequence[int] | None = None) -> Trainer:
+        seeds: Sequence[int] | None = None, names: Sequence[str] | None = None) -> Trainer:
     """Build the run's trainer and train it (see the module for what happens under ``torchrun``).
 
     Args:
         model: the family; a list of families with ``seeds`` (one per seed) for a batch of seeds
-            trained as one model (:class:`ganlab.train.seeds.SeedBatchTrainer`).
+            trained as one model (:class:`ganlab.train.seeds.SeedBatchTrainer`); then ``dataset``
+            and ``evaluator`` may be one per copy, and ``names`` the run of each copy.
         config: the single-process run's config (``batch_size`` is the global batch).
         restore: a finished run to take instead of training (:meth:`Trainer.restore_finished`).
 
@@ -69,7 +70,7 @@ def fit(model: Family | Sequence[Family], dataset: Any, config: TrainConfig, *, 
             from ganlab.train.seeds import SeedBatchTrainer
 
             return SeedBatchTrainer(list(model), dataset, config, seeds, evaluator=evaluator,  # type: ignore[arg-type]
-                                    callbacks=list(callbacks), restore=restore)
+                                    callbacks=list(callbacks), restore=restore, names=names)
         return (kind or Trainer)(model, dataset, config, evaluator=evaluator,  # type: ignore[arg-type]
                                  callbacks=list(callbacks), restore=restore)
 

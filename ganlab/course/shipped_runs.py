@@ -63,8 +63,8 @@ G_ONLY = Ship(("G", "G_ema"))
 #: and so are the extra seeds of notebooks whose training is spread over many short runs (10, 15,
 #: 16: their seed 0 is shipped), to keep every shipped weight under :data:`BUDGET_BYTES`.
 SHIPPED_RUNS: dict[str, dict[str, Ship]] = {
-    "02_toy_2d_mode_collapse": {f"{data}_{method}": G_ONLY for data in ("ring8", "grid25")
-                                for method in ("gan", "pacgan2", "wgan_gp")},
+    # one batch per method holds both data sets' seeds (train_seeds_jointly)
+    "02_toy_2d_mode_collapse": {f"ring8_{method}+grid25_{method}": G_ONLY for method in ("gan", "pacgan2", "wgan_gp")},
     "03_vanilla_gan_mlp": {"gan_mlp": G_ONLY},
     "04_dcgan": {"dcgan": G_ONLY},
     "05_lsgan": {"lsgan": G_ONLY},
@@ -81,7 +81,7 @@ SHIPPED_RUNS: dict[str, dict[str, Ship]] = {
     "16_ablations": {"ablation_base": Ship(("G", "G_ema"), seeds=(0,))},
 }
 #: sha256 of ``data/checkpoints/runs/manifest.json``; ``make checkpoints`` rewrites this line.
-RUNS_MANIFEST_SHA256 = "14076e3af5ff4b3eb694e8aa2bc913a163df4c1706b48ffaf87a57c82ad36d9e"
+RUNS_MANIFEST_SHA256 = "72ac15e5f5f643d7a848c0019d669376746f3c2e67a4fada3cb8155d4e49bf41"
 #: All shipped weights (``data/checkpoints`` with its ``runs/``) stay below this.
 BUDGET_BYTES = 25 * 10**6
 COMMAND = "make checkpoints  (python -m ganlab.course.shipped_runs --from build/results/quick/checkpoints)"
@@ -161,12 +161,14 @@ def harvest(checkpoint_root: str | Path, out_dir: str | Path | None = None,
     if missing:
         raise ShippedRunError(f"no finished run under {root} for: {', '.join(missing)}; run "
                               "`make run-all` (quick, PRETRAINED off) first")
-    if notebooks is None:  # a full harvest: drop what is no longer shipped
-        manifest = read_manifest(out)
-        keep = {e["file"] for e in entries}
-        for name in [n for n, e in manifest["entries"].items() if e["file"] not in keep]:
-            (out / manifest["entries"].pop(name)["file"]).unlink(missing_ok=True)
-        atomic_write_json(out / MANIFEST, manifest)
+    # drop what is no longer shipped: every notebook's on a full harvest, else the re-shipped
+    # notebooks' (a renamed run's old file goes)
+    manifest = read_manifest(out)
+    keep = {e["file"] for e in entries}
+    for name in [n for n, e in manifest["entries"].items()
+                 if e["file"] not in keep and (notebooks is None or e.get("notebook") in wanted)]:
+        (out / manifest["entries"].pop(name)["file"]).unlink(missing_ok=True)
+    atomic_write_json(out / MANIFEST, manifest)
     return entries
 
 

@@ -118,12 +118,13 @@ class BatchedBatchNorm1d(nn.Module):
 
 class BatchedFourierFeatures(nn.Module):
     """K :class:`~ganlab.nets.layers.FourierFeatures` on ``(K, B, pack * d) -> (K, B, pack * 2n)``;
-    frequencies ``(K, d, n)``, copy k's its own."""
+    frequencies ``(K, d, n)``, copy k's its own (copies may differ in scale: the frequencies carry it)."""
 
     def __init__(self, layers: Sequence[FourierFeatures]) -> None:
         super().__init__()
         first = layers[0]
         self.in_features, self.n_frequencies, self.pack = first.in_features, first.n_frequencies, first.pack
+        self.scales = [lay.scale for lay in layers]
         self.register_buffer("freqs", torch.stack([lay.freqs.detach().clone() for lay in layers]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -135,6 +136,7 @@ class BatchedFourierFeatures(nn.Module):
     def unstack_into(self, layer: FourierFeatures, k: int) -> None:
         with torch.no_grad():
             layer.freqs.copy_(self.freqs[k])
+        layer.scale = self.scales[k]
 
 
 def _layer_reason(layer: nn.Module) -> str | None:
