@@ -171,11 +171,12 @@ def _train_batch(session: Any, names: list[str], models: list[list[Family]], dat
     and record per run and seed. ``untrained`` serves a single run only."""
     S = session.settings
     folder = f"{'+'.join(names)}-seeds{'-'.join(map(str, seeds))}"
-    cfg = _run_config(session, names[0] if len(names) == 1 else "+".join(names), folder, seeds[0], fresh, overrides)
-    copies = [(i, seed) for i in range(len(names)) for seed in seeds]
+    cfg = _run_config(session, "+".join(names), folder, seeds[0], fresh, overrides)
+    copies = [(i, seed) for i in range(len(names)) for seed in seeds]  # batch order: run-major
+    flat = [m for run_models in models for m in run_models]
     base_untrained: dict[tuple[int, int], dict[str, float]] = {}
-    for i, seed in copies:
-        model, evaluator = models[i][seeds.index(seed)], evaluators[i]
+    for (i, seed), model in zip(copies, flat):
+        evaluator = evaluators[i]
         if len(names) == 1 and untrained is not None and seed in untrained:
             base_untrained[i, seed] = dict(untrained[seed])
         elif evaluator is not None:
@@ -183,7 +184,7 @@ def _train_batch(session: Any, names: list[str], models: list[list[Family]], dat
                 lambda m=model, s=seed, ev=evaluator: dict(ev.evaluate(m.to(session.device).sampler(seed=s + 1))))
     shipped = None if fresh else _shipped(session, folder)
     several = len(names) > 1
-    trainer = fit([models[i][seeds.index(s)] for i, s in copies],
+    trainer = fit(flat,
                   [datasets[i] for i, _ in copies] if several else datasets[0], cfg,
                   evaluator=[evaluators[i] for i, _ in copies] if several else evaluators[0],
                   callbacks=callbacks, restore=shipped[0] if shipped else None,

@@ -180,10 +180,6 @@ class CopyData:
                   for u, s in zip(self.copy_source, self.seeds)]
         return torch.stack(orders, dim=1).reshape(-1)  # (batch, copy, row) -> flat
 
-    def copy_dataset(self, k: int) -> Any:
-        """Copy ``k``'s own data set."""
-        return self.datasets[self.copy_source[k]]
-
     def summary(self) -> dict[str, Any]:
         """The data set's summary (for run identities); with several, each one's and each copy's."""
         if len(self.datasets) == 1:
